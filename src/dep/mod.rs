@@ -1,0 +1,1 @@
+//! Gentoo PMS grammar: versions, package atoms, dependency specifications, REQUIRED_USE and IUSE.

@@ -1,0 +1,13 @@
+//! ingot: a source-based distro image compiler.
+//!
+//! The pipeline, one module per stage, each taking the previous stage's plain types:
+//! `recipe` + `profile` -> `resolve` (a `Plan`) -> `key` -> `fetch` -> `build` (into the `store`)
+//! -> `stage` -> `configure` -> `image` -> `boot`. `cli` parses arguments and calls stages; `ui`
+//! renders their `report` events. See DESIGN.md for the formats.
+
+pub mod dep;
+pub mod fs;
+pub mod host;
+pub mod profile;
+pub mod report;
+pub mod stage;

@@ -1,0 +1,4 @@
+//! Profiles: cascading hardware profiles (`profiles/<name>/profile.toml`) flattened into one
+//! `Profile`.
+
+pub mod image;
