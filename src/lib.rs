@@ -6,6 +6,7 @@
 //! renders their `report` events. See DESIGN.md for the formats.
 
 pub mod dep;
+pub mod diag;
 pub mod fs;
 pub mod host;
 pub mod key;
