@@ -1,0 +1,531 @@
+//! Reading a profile and its parents, in cascade order, and merging them into one `Profile`.
+
+use super::file::{self, ProfileFile};
+use super::flags::{self, UseToken};
+use super::image::{BootMode, Filesystem, ImageConf, ImageFormat, Partition, PartitionKind, Size};
+use super::system::{FileContent, FileSpec, Group, Setting, SystemConf, User};
+use super::{Make, PackageConf, Profile, WorldAtom, parse_mode};
+use crate::dep::Atom;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+const FILE_NAME: &str = "profile.toml";
+
+/// Loads the profile named `name` (a directory under `profiles_dir`) or at the path `name`.
+pub fn load(profiles_dir: &Path, name: &str) -> Result<Profile, Diagnostics> {
+    let dir = locate(profiles_dir, name).map_err(|d| Diagnostics(vec![d]))?;
+    let mut layers = Vec::new();
+    read_chain(&dir, &mut Vec::new(), &mut layers).map_err(|d| Diagnostics(vec![d]))?;
+    let display = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut m = Merger::default();
+    for layer in &layers {
+        m.layer(layer);
+    }
+    if m.diags.iter().any(Diagnostic::is_error) {
+        return Err(Diagnostics(m.diags));
+    }
+    Ok(m.finish(display.unwrap_or_else(|| name.to_string()), dir, &layers))
+}
+
+/// Every profile under `profiles_dir` (directories holding a `profile.toml`), as names relative
+/// to it, sorted.
+pub fn discover(profiles_dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(profiles_dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() == FILE_NAME)
+        .filter_map(|e| {
+            let rel = e.path().parent()?.strip_prefix(profiles_dir).ok()?;
+            (!rel.as_os_str().is_empty()).then(|| rel.to_string_lossy().into_owned())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn locate(profiles_dir: &Path, name: &str) -> Result<PathBuf, Diagnostic> {
+    let by_name = profiles_dir.join(name);
+    if by_name.join(FILE_NAME).is_file() {
+        return Ok(by_name);
+    }
+    let as_path = Path::new(name);
+    if as_path.join(FILE_NAME).is_file() {
+        return Ok(as_path.to_path_buf());
+    }
+    if as_path.is_file() && as_path.file_name().is_some_and(|f| f == FILE_NAME) {
+        return Ok(as_path.parent().unwrap_or(Path::new(".")).to_path_buf());
+    }
+    let known = discover(profiles_dir);
+    let mut d = Diagnostic::error(format!(
+        "no profile `{name}`: neither {} nor {} exists",
+        by_name.join(FILE_NAME).display(),
+        as_path.join(FILE_NAME).display()
+    ));
+    if !known.is_empty() {
+        d = d.note(format!("profiles under {}: {}", profiles_dir.display(), known.join(", ")));
+    }
+    Err(d)
+}
+
+struct Layer {
+    dir: PathBuf,
+    file: Arc<SourceFile>,
+    data: ProfileFile,
+}
+
+/// Depth-first, parents before children; a profile reached twice (a diamond) is read once, at its
+/// first place. A profile that is its own ancestor is an error naming the cycle.
+fn read_chain(dir: &Path, stack: &mut Vec<PathBuf>, out: &mut Vec<Layer>) -> Result<(), Diagnostic> {
+    let path = dir.join(FILE_NAME);
+    let canon = fs_err::canonicalize(dir)
+        .map_err(|e| Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path))?;
+    if let Some(pos) = stack.iter().position(|p| *p == canon) {
+        let mut cycle: Vec<String> = stack[pos..].iter().map(|p| p.display().to_string()).collect();
+        cycle.push(canon.display().to_string());
+        return Err(Diagnostic::error("profile parents form a cycle")
+            .in_path(&path)
+            .note(format!("cycle: {}", cycle.join(" -> "))));
+    }
+    if out.iter().any(|l| fs_err::canonicalize(&l.dir).ok().as_ref() == Some(&canon)) {
+        return Ok(());
+    }
+    let text =
+        fs_err::read_to_string(&path).map_err(|e| Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path))?;
+    let file = SourceFile::new(path.clone(), text);
+    let data: ProfileFile = toml::from_str(&file.text).map_err(|e| {
+        let d = Diagnostic::error(e.message().trim_end().to_string()).in_file(&file);
+        match e.span() {
+            Some(s) => d.at(&file, s),
+            None => d,
+        }
+    })?;
+    stack.push(canon);
+    for parent in &data.parents {
+        let pdir = dir.join(parent.get_ref());
+        if !pdir.join(FILE_NAME).is_file() {
+            stack.pop();
+            return Err(Diagnostic::error(format!(
+                "parent profile `{}` not found: {} does not exist",
+                parent.get_ref(),
+                pdir.join(FILE_NAME).display()
+            ))
+            .at(&file, parent.span()));
+        }
+        if let Err(e) = read_chain(&pdir, stack, out) {
+            stack.pop();
+            return Err(e);
+        }
+    }
+    stack.pop();
+    out.push(Layer { dir: dir.to_path_buf(), file, data });
+    Ok(())
+}
+
+/// Accumulates layers in cascade order.
+#[derive(Default)]
+struct Merger {
+    diags: Vec<Diagnostic>,
+    world: Vec<WorldAtom>,
+    make: Make,
+    cxxflags_set: bool,
+    packages: Vec<PackageConf>,
+    kernel_config: Vec<PathBuf>,
+    hostname: Option<String>,
+    timezone: Option<String>,
+    services: Vec<String>,
+    users: BTreeMap<String, User>,
+    groups: BTreeMap<String, Group>,
+    files: BTreeMap<String, FileSpec>,
+    vars: BTreeMap<String, toml::Value>,
+    image: ImageConf,
+    mirrors: Vec<String>,
+    substituters: Vec<String>,
+    trusted_keys: Vec<PathBuf>,
+}
+
+impl Merger {
+    fn setting(layer: &Layer, span: std::ops::Range<usize>, key: String) -> Setting {
+        Setting { file: layer.file.clone(), span, key }
+    }
+
+    fn error(&mut self, layer: &Layer, span: std::ops::Range<usize>, msg: String) {
+        self.diags.push(Diagnostic::error(msg).at(&layer.file, span));
+    }
+
+    fn layer(&mut self, layer: &Layer) {
+        let d = &layer.data;
+        self.world_entries(layer, &d.world);
+        self.make_section(layer, &d.make);
+        for (key, pkg) in &d.package {
+            self.package(layer, key, pkg);
+        }
+        for frag in &d.kernel.config {
+            let path = layer.dir.join(frag.get_ref());
+            if path.is_file() {
+                self.kernel_config.push(path);
+            } else {
+                let msg = format!("kernel config fragment `{}` not found at {}", frag.get_ref(), path.display());
+                self.error(layer, frag.span(), msg);
+            }
+        }
+        self.system_section(layer, &d.system);
+        self.image_section(layer, &d.image);
+        if let Some(m) = &d.fetch.mirrors {
+            self.mirrors = m.iter().map(|u| resolve_location(&layer.dir, u)).collect();
+        }
+        if let Some(s) = &d.cache.substituters {
+            self.substituters = s.iter().map(|u| resolve_location(&layer.dir, u)).collect();
+        }
+        if let Some(k) = &d.cache.trusted_keys {
+            self.trusted_keys = k.iter().map(|p| layer.dir.join(p)).collect();
+        }
+    }
+
+    fn world_entries(&mut self, layer: &Layer, world: &[Spanned<String>]) {
+        for w in world {
+            let (remove, text) = match w.get_ref().strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, w.get_ref().as_str()),
+            };
+            match Atom::parse(text) {
+                Ok(atom) if atom.blocker().is_some() => {
+                    self.error(layer, w.span(), format!("world entry `{text}` is a blocker; list packages to install"))
+                }
+                Ok(atom) if remove => self.world.retain(|x| x.atom.to_string() != atom.to_string()),
+                Ok(atom) => {
+                    let setting = Self::setting(layer, w.span(), "world".into());
+                    self.world.push(WorldAtom { atom, setting });
+                }
+                Err(e) => self.error(layer, w.span(), format!("invalid world atom `{text}`: {}", e.message)),
+            }
+        }
+    }
+
+    fn make_section(&mut self, layer: &Layer, m: &file::MakeFile) {
+        if let Some(v) = &m.chost {
+            self.make.chost = v.clone();
+        }
+        if let Some(v) = &m.cflags {
+            self.make.cflags = v.clone();
+        }
+        if let Some(v) = &m.cxxflags {
+            self.make.cxxflags = v.clone();
+            self.cxxflags_set = true;
+        }
+        if let Some(v) = &m.ldflags {
+            self.make.ldflags = v.clone();
+        }
+        if let Some(u) = &m.use_ {
+            let mut t = self.tokens(layer, u);
+            self.make.use_.append(&mut t);
+        }
+        self.make.env.extend(m.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
+    fn tokens(&mut self, layer: &Layer, u: &Spanned<String>) -> Vec<UseToken> {
+        match flags::parse_tokens(u.get_ref()) {
+            Ok(t) => t,
+            Err((inner, msg)) => {
+                let base = u.span().start + 1;
+                self.error(layer, base + inner.start..base + inner.end, msg);
+                Vec::new()
+            }
+        }
+    }
+
+    fn package(&mut self, layer: &Layer, key: &Spanned<String>, p: &file::PackageFile) {
+        let atom = match Atom::parse(key.get_ref()) {
+            Ok(a) if a.blocker().is_none() => a,
+            Ok(_) => return self.error(layer, key.span(), format!("`{}` is a blocker, not a package", key.get_ref())),
+            Err(e) => {
+                return self.error(layer, key.span(), format!("invalid package atom `{}`: {}", key.get_ref(), e.message));
+            }
+        };
+        let version = p.version.as_ref().and_then(|v| {
+            let text = v.get_ref().trim();
+            let has_op = text.starts_with(['<', '>', '=', '~']);
+            let op_len = text.find(|c: char| !"<>=~".contains(c)).unwrap_or(text.len());
+            let (op, ver) = if has_op { text.split_at(op_len) } else { ("=", text) };
+            match Atom::parse(&format!("{op}{}-{ver}", atom.cpn())) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    let msg = format!("invalid version constraint `{text}`: {}", e.message);
+                    self.error(layer, v.span(), msg);
+                    None
+                }
+            }
+        });
+        let use_ = p.use_.as_ref().map(|u| self.tokens(layer, u)).unwrap_or_default();
+        let setting = Self::setting(layer, key.span(), format!("package.\"{}\"", key.get_ref()));
+        self.packages.push(PackageConf {
+            atom,
+            use_,
+            cflags: p.cflags.clone(),
+            cxxflags: p.cxxflags.clone(),
+            ldflags: p.ldflags.clone(),
+            env: p.env.clone(),
+            version,
+            mask: p.mask.unwrap_or(false),
+            setting,
+        });
+    }
+
+    fn system_section(&mut self, layer: &Layer, s: &file::SystemFile) {
+        if let Some(h) = &s.hostname {
+            if valid_hostname(h.get_ref()) {
+                self.hostname = Some(h.get_ref().clone());
+            } else {
+                let msg = format!("invalid hostname `{}`: letters, digits, `-` and `.`, at most 64 characters", h.get_ref());
+                self.error(layer, h.span(), msg);
+            }
+        }
+        if let Some(t) = &s.timezone {
+            self.timezone = Some(t.get_ref().clone());
+        }
+        for svc in &s.services {
+            match svc.get_ref().strip_prefix('-') {
+                Some(name) => self.services.retain(|x| x != name),
+                None if valid_service(svc.get_ref()) => {
+                    if !self.services.contains(svc.get_ref()) {
+                        self.services.push(svc.get_ref().clone());
+                    }
+                }
+                None => {
+                    let msg = format!("invalid service name `{}`", svc.get_ref());
+                    self.error(layer, svc.span(), msg);
+                }
+            }
+        }
+        for (i, u) in s.users.iter().enumerate() {
+            let setting = Self::setting(layer, u.span(), format!("system.users[{i}]"));
+            let u = u.get_ref().clone();
+            self.users.insert(
+                u.name.clone(),
+                User {
+                    shell: u.shell.unwrap_or_else(|| "/bin/sh".into()),
+                    gecos: u.gecos.unwrap_or_default(),
+                    name: u.name,
+                    uid: u.uid,
+                    gid: u.gid,
+                    groups: u.groups,
+                    home: u.home,
+                    password: u.password,
+                    authorized_keys: u.authorized_keys,
+                    setting,
+                },
+            );
+        }
+        for (i, g) in s.groups.iter().enumerate() {
+            let setting = Self::setting(layer, g.span(), format!("system.groups[{i}]"));
+            let g = g.get_ref().clone();
+            self.groups.insert(g.name.clone(), Group { name: g.name, gid: g.gid, members: g.members, setting });
+        }
+        for (i, f) in s.files.iter().enumerate() {
+            if let Some(spec) = self.file_entry(layer, i, f) {
+                self.files.insert(spec.path.clone(), spec);
+            }
+        }
+        self.vars.extend(s.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
+    fn file_entry(&mut self, layer: &Layer, i: usize, f: &Spanned<file::FileEntry>) -> Option<FileSpec> {
+        let setting = Self::setting(layer, f.span(), format!("system.files[{i}]"));
+        let e = f.get_ref();
+        if !e.path.starts_with('/') || e.path.split('/').any(|c| c == "..") {
+            self.error(layer, f.span(), format!("{}: path `{}` must be absolute, without `..`", setting.key, e.path));
+            return None;
+        }
+        let mode = match &e.mode {
+            None => 0o644,
+            Some(m) => match m.get_ref().as_str().map(parse_mode) {
+                Some(Ok(mode)) => mode,
+                Some(Err(msg)) => {
+                    self.error(layer, m.span(), format!("{}.mode: {msg}", setting.key));
+                    return None;
+                }
+                None => {
+                    let msg = format!("{}.mode: must be a string of octal digits such as \"0644\"", setting.key);
+                    self.error(layer, m.span(), msg);
+                    return None;
+                }
+            },
+        };
+        let content = match (&e.content, &e.source) {
+            (Some(c), None) => FileContent::Inline(c.clone()),
+            (None, Some(s)) => {
+                let path = layer.dir.join(s);
+                if !path.is_file() {
+                    let msg = format!("{}.source: file `{s}` not found at {}", setting.key, path.display());
+                    self.error(layer, f.span(), msg);
+                    return None;
+                }
+                FileContent::Source(path)
+            }
+            _ => {
+                self.error(layer, f.span(), format!("{}: give exactly one of `content` or `source`", setting.key));
+                return None;
+            }
+        };
+        Some(FileSpec {
+            path: e.path.clone(),
+            mode,
+            owner: e.owner.clone().unwrap_or_else(|| "root".into()),
+            group: e.group.clone().unwrap_or_else(|| "root".into()),
+            content,
+            template: e.template,
+            setting,
+        })
+    }
+
+    fn image_section(&mut self, layer: &Layer, i: &file::ImageFile) {
+        if let Some(f) = &i.format {
+            match f.get_ref().as_str() {
+                "raw" => self.image.format = ImageFormat::Raw,
+                "qcow2" => self.image.format = ImageFormat::Qcow2,
+                "raw.xz" => self.image.format = ImageFormat::RawXz,
+                other => self.error(layer, f.span(), format!("unknown image format `{other}`: expected raw, qcow2 or raw.xz")),
+            }
+        }
+        if let Some(b) = &i.boot {
+            match b.get_ref().as_str() {
+                "uefi" => self.image.boot = BootMode::Uefi,
+                "bios" => self.image.boot = BootMode::Bios,
+                "hybrid" => self.image.boot = BootMode::Hybrid,
+                other => self.error(layer, b.span(), format!("unknown boot mode `{other}`: expected uefi, bios or hybrid")),
+            }
+        }
+        if let Some(c) = &i.cmdline {
+            self.image.cmdline = c.clone();
+        }
+        if let Some(k) = &i.kernel {
+            self.image.kernel = k.trim_start_matches('/').to_string();
+        }
+        if let Some(k) = &i.initramfs {
+            self.image.initramfs = Some(k.trim_start_matches('/').to_string());
+        }
+        if let Some(parts) = &i.partitions {
+            let parsed: Vec<Partition> = parts.iter().filter_map(|p| self.partition(layer, p)).collect();
+            if parsed.len() == parts.len() {
+                self.check_partitions(layer, parts, &parsed);
+                self.image.partitions = parsed;
+            }
+        }
+    }
+
+    fn partition(&mut self, layer: &Layer, p: &Spanned<file::PartitionFile>) -> Option<Partition> {
+        let raw = p.get_ref();
+        let kind = match raw.kind.as_str() {
+            "esp" => PartitionKind::Esp,
+            "root" => PartitionKind::Root,
+            "linux" => PartitionKind::Linux,
+            "swap" => PartitionKind::Swap,
+            other => {
+                let msg = format!("partition `{}`: unknown type `{other}`: expected esp, root, linux or swap", raw.label);
+                self.error(layer, p.span(), msg);
+                return None;
+            }
+        };
+        let default_fs = match kind {
+            PartitionKind::Esp => Filesystem::Vfat,
+            PartitionKind::Swap => Filesystem::Swap,
+            PartitionKind::Root | PartitionKind::Linux => Filesystem::Ext4,
+        };
+        let fs = match raw.fs.as_deref() {
+            None => default_fs,
+            Some("vfat") => Filesystem::Vfat,
+            Some("ext4") => Filesystem::Ext4,
+            Some("swap") => Filesystem::Swap,
+            Some("none") => Filesystem::None,
+            Some(other) => {
+                let msg = format!("partition `{}`: unknown filesystem `{other}`: expected vfat, ext4, swap or none", raw.label);
+                self.error(layer, p.span(), msg);
+                return None;
+            }
+        };
+        let size = match raw.size.get_ref() {
+            toml::Value::String(s) => s.parse::<Size>(),
+            toml::Value::Integer(n) if *n > 0 => Ok(Size::Bytes(*n as u64)),
+            other => Err(format!("invalid size `{other}`: expected `auto` or a size such as \"64MiB\"")),
+        };
+        let size = match size {
+            Ok(s) => s,
+            Err(msg) => {
+                self.error(layer, raw.size.span(), format!("partition `{}`: {msg}", raw.label));
+                return None;
+            }
+        };
+        if kind == PartitionKind::Esp && fs != Filesystem::Vfat {
+            self.error(layer, p.span(), format!("partition `{}`: an ESP must be vfat", raw.label));
+            return None;
+        }
+        Some(Partition { label: raw.label.clone(), kind, fs, size })
+    }
+
+    fn check_partitions(&mut self, layer: &Layer, raw: &[Spanned<file::PartitionFile>], parts: &[Partition]) {
+        let span = raw.first().map(|p| p.span()).unwrap_or(0..0);
+        let count = |k: PartitionKind| parts.iter().filter(|p| p.kind == k).count();
+        if count(PartitionKind::Root) != 1 {
+            self.error(layer, span.clone(), "image.partitions: exactly one partition of type `root` is needed".into());
+        }
+        if count(PartitionKind::Esp) > 1 {
+            self.error(layer, span.clone(), "image.partitions: at most one `esp` partition".into());
+        }
+        let mut labels: Vec<&str> = parts.iter().map(|p| p.label.as_str()).collect();
+        labels.sort_unstable();
+        if let Some(w) = labels.windows(2).find(|w| w[0] == w[1]) {
+            self.error(layer, span, format!("image.partitions: label `{}` is used twice", w[0]));
+        }
+    }
+
+    fn finish(mut self, name: String, dir: PathBuf, layers: &[Layer]) -> Profile {
+        if !self.cxxflags_set {
+            self.make.cxxflags = self.make.cflags.clone();
+        }
+        if self.make.chost.is_empty() {
+            self.make.chost = "x86_64-pc-linux-gnu".into();
+        }
+        let defaults = SystemConf::default();
+        Profile {
+            name,
+            dir,
+            chain: layers.iter().map(|l| l.file.path.clone()).collect(),
+            world: self.world,
+            make: self.make,
+            packages: self.packages,
+            kernel_config: self.kernel_config,
+            system: SystemConf {
+                hostname: self.hostname.unwrap_or(defaults.hostname),
+                timezone: self.timezone.unwrap_or(defaults.timezone),
+                services: self.services,
+                users: self.users.into_values().collect(),
+                groups: self.groups.into_values().collect(),
+                files: self.files.into_values().collect(),
+                vars: self.vars,
+            },
+            image: self.image,
+            mirrors: self.mirrors,
+            substituters: self.substituters,
+            trusted_keys: self.trusted_keys,
+        }
+    }
+}
+
+/// Mirror and substituter entries may be URLs or directories relative to the profile.
+fn resolve_location(dir: &Path, s: &str) -> String {
+    if s.contains("://") || Path::new(s).is_absolute() { s.to_string() } else { dir.join(s).display().to_string() }
+}
+
+fn valid_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 64
+        && h.split('.').all(|l| {
+            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn valid_service(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}

@@ -1,0 +1,402 @@
+//! Loading recipe trees: find `<category>/<name>/<name>-<version>.toml` files, parse them in
+//! parallel, validate each into a `Recipe`, and collect every problem as a diagnostic.
+
+use super::file::RecipeFile;
+use super::{BuildSpec, BuildSystem, Depend, FieldSpans, Origin, Owner, Recipe, Repo, Source, ValueSpan};
+use crate::dep::{Category, Cpn, DepSpec, Iuse, PackageName, ParseError, RequiredUse, Version};
+use crate::diag::{Diagnostic, SourceFile};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// The result of loading: every recipe that validated, and every problem found.
+pub struct Loaded {
+    pub repo: Repo,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many recipe files were read (valid or not).
+    pub files: usize,
+}
+
+/// Loads the trees in order; a recipe in a later tree replaces the same package version of an
+/// earlier one.
+pub fn load(trees: &[PathBuf]) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut found = Vec::new();
+    for (tree, root) in trees.iter().enumerate() {
+        match discover(root, &mut diagnostics) {
+            Some(files) => found.extend(files.into_iter().map(|f| (tree, f))),
+            None => continue,
+        }
+    }
+    let files = found.len();
+    let results: Vec<Result<Recipe, Vec<Diagnostic>>> =
+        found.into_par_iter().map(|(tree, f)| load_one(tree, &f)).collect();
+    let mut recipes = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(recipe) => recipes.push(recipe),
+            Err(mut d) => diagnostics.append(&mut d),
+        }
+    }
+    Loaded { repo: Repo::new(recipes), diagnostics, files }
+}
+
+/// A candidate recipe file: its path and the category and package directories it sits in.
+struct Found {
+    path: PathBuf,
+    category: String,
+    package: String,
+}
+
+fn discover(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<Found>> {
+    let categories = match read_dir_sorted(root) {
+        Ok(c) => c,
+        Err(e) => {
+            diags.push(Diagnostic::error(format!("cannot read recipe tree: {e}")).in_path(root));
+            return None;
+        }
+    };
+    let mut out = Vec::new();
+    for cat in categories {
+        let Some(cat_name) = visible_name(&cat) else { continue };
+        if !cat.is_dir() {
+            if cat.extension().is_some_and(|e| e == "toml") {
+                diags.push(misplaced(&cat));
+            }
+            continue;
+        }
+        let packages = match read_dir_sorted(&cat) {
+            Ok(p) => p,
+            Err(e) => {
+                diags.push(Diagnostic::error(format!("cannot read category directory: {e}")).in_path(&cat));
+                continue;
+            }
+        };
+        for pkg in packages {
+            let Some(pkg_name) = visible_name(&pkg) else { continue };
+            if !pkg.is_dir() {
+                if pkg.extension().is_some_and(|e| e == "toml") {
+                    diags.push(misplaced(&pkg));
+                }
+                continue;
+            }
+            match read_dir_sorted(&pkg) {
+                Ok(entries) => out.extend(
+                    entries
+                        .into_iter()
+                        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                        .map(|path| Found { path, category: cat_name.clone(), package: pkg_name.clone() }),
+                ),
+                Err(e) => {
+                    diags.push(Diagnostic::error(format!("cannot read package directory: {e}")).in_path(&pkg))
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn misplaced(path: &Path) -> Diagnostic {
+    Diagnostic::error("recipe file outside a `<category>/<name>/` directory")
+        .in_path(path)
+        .note("recipes live at `<tree>/<category>/<name>/<name>-<version>.toml`")
+}
+
+fn visible_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    (!name.starts_with('.')).then(|| name.to_string())
+}
+
+fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = fs_err::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    v.sort();
+    Ok(v)
+}
+
+fn load_one(tree: usize, found: &Found) -> Result<Recipe, Vec<Diagnostic>> {
+    let text = fs_err::read_to_string(&found.path)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot read recipe: {e}")).in_path(&found.path)])?;
+    let file = SourceFile::new(found.path.clone(), text);
+    let mut v = Validator { file: &file, diags: Vec::new() };
+    let recipe = v.recipe(tree, found);
+    match recipe {
+        Some(r) if v.diags.is_empty() => Ok(r),
+        _ => Err(v.diags),
+    }
+}
+
+struct Validator<'a> {
+    file: &'a Arc<SourceFile>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn recipe(&mut self, tree: usize, found: &Found) -> Option<Recipe> {
+        let (cpn, version) = self.identity(found);
+        let raw: RecipeFile = match toml::from_str(&self.file.text) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut d = Diagnostic::error(toml_message(&e)).in_file(self.file);
+                if let Some(span) = e.span() {
+                    d = d.at(self.file, span);
+                }
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut spans = FieldSpans::default();
+        let (slot, subslot) = self.slot(raw.slot.as_ref());
+        let iuse = self.spec(raw.iuse.as_ref(), &mut spans.iuse, "IUSE", Iuse::parse).unwrap_or_default();
+        let required_use = self.spec(raw.required_use.as_ref(), &mut spans.required_use, "REQUIRED_USE", |s| {
+            RequiredUse::parse(s)
+        });
+        let depend = Depend {
+            build: self.dep(raw.depend.build.as_ref(), &mut spans.build),
+            host: self.dep(raw.depend.host.as_ref(), &mut spans.host),
+            run: self.dep(raw.depend.run.as_ref(), &mut spans.run),
+            post: self.dep(raw.depend.post.as_ref(), &mut spans.post),
+        };
+        let sources = raw.source.iter().filter_map(|s| self.source(s)).collect();
+        let build = self.build(raw.build, found);
+        let (cpn, version) = (cpn?, version?);
+        let files_dir = found.path.parent().map(|p| p.join("files")).filter(|p| p.is_dir());
+        let default_dir = format!("{}-{}", cpn.package(), version.without_revision());
+        Some(Recipe {
+            build: BuildSpec { dir: build.dir.clone().unwrap_or(default_dir), ..build.spec },
+            cpn,
+            version,
+            slot,
+            subslot,
+            description: raw.description.into_inner(),
+            homepage: raw.homepage,
+            license: raw.license,
+            iuse,
+            required_use,
+            depend,
+            sources,
+            origin: Origin { file: self.file.clone(), tree, files_dir, spans },
+        })
+    }
+
+    /// Category, name and version from the path; the file name must be `<name>-<version>.toml`.
+    fn identity(&mut self, found: &Found) -> (Option<Cpn>, Option<Version>) {
+        let parsed = Category::parse(&found.category).and_then(|c| Ok(Cpn::new(&c, &PackageName::parse(&found.package)?)));
+        let cpn = match parsed {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "invalid package directory `{}/{}`: {}",
+                        found.category, found.package, e.message
+                    ))
+                    .in_path(&found.path),
+                );
+                None
+            }
+        };
+        let stem = found.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let prefix = format!("{}-", found.package);
+        let Some(ver) = stem.strip_prefix(&prefix) else {
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "file name `{stem}.toml` does not match its directory: expected `{}-<version>.toml`",
+                    found.package
+                ))
+                .in_path(&found.path),
+            );
+            return (cpn, None);
+        };
+        match Version::parse(ver) {
+            Ok(v) => (cpn, Some(v)),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(format!("file name `{stem}.toml` has an invalid version: {}", e.message))
+                        .in_path(&found.path),
+                );
+                (cpn, None)
+            }
+        }
+    }
+
+    fn slot(&mut self, raw: Option<&Spanned<String>>) -> (String, Option<String>) {
+        let Some(raw) = raw else { return ("0".into(), None) };
+        let value = raw.get_ref();
+        let (slot, sub) = match value.split_once('/') {
+            Some((s, sub)) => (s, Some(sub)),
+            None => (value.as_str(), None),
+        };
+        let ok = |s: &str| {
+            let mut chars = s.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
+        };
+        if !ok(slot) || sub.is_some_and(|s| !ok(s)) {
+            self.diags.push(
+                Diagnostic::error(format!("invalid slot `{value}`: expected `SLOT` or `SLOT/SUBSLOT` made of letters, digits and `+_.-`"))
+                    .at(self.file, raw.span()),
+            );
+        }
+        (slot.to_string(), sub.map(str::to_string))
+    }
+
+    fn dep(&mut self, raw: Option<&Spanned<String>>, span: &mut Option<ValueSpan>) -> DepSpec {
+        self.spec(raw, span, "dependency specification", DepSpec::parse).unwrap_or_default()
+    }
+
+    fn spec<T>(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        span: &mut Option<ValueSpan>,
+        what: &str,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Option<T> {
+        let raw = raw?;
+        let vs = value_span(&self.file.text, raw);
+        let result = parse(raw.get_ref());
+        let out = match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut d = Diagnostic::error(format!("invalid {what}: {}", e.message))
+                    .at(self.file, vs.map(e.span.clone()))
+                    .label("here");
+                if let Some((rspan, label)) = &e.related {
+                    d = d.related(vs.map(rspan.clone()), label.clone());
+                }
+                self.diags.push(d);
+                None
+            }
+        };
+        *span = Some(vs);
+        out
+    }
+
+    fn source(&mut self, raw: &super::file::SourceFile) -> Option<Source> {
+        let sha = raw.sha256.get_ref();
+        let mut ok = true;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            self.diags.push(
+                Diagnostic::error(format!("invalid sha256 `{sha}`: expected 64 lowercase hex digits"))
+                    .at(self.file, raw.sha256.span()),
+            );
+            ok = false;
+        }
+        let urls: Vec<String> = raw.urls.iter().map(|u| u.get_ref().clone()).collect();
+        for u in &raw.urls {
+            let scheme_ok = ["http://", "https://", "file://"].iter().any(|s| u.get_ref().starts_with(s));
+            if !scheme_ok {
+                self.diags.push(
+                    Diagnostic::error(format!("unsupported URL `{}`: use http://, https:// or file://", u.get_ref()))
+                        .at(self.file, u.span()),
+                );
+                ok = false;
+            }
+        }
+        let file = match (&raw.file, urls.last()) {
+            (Some(f), _) => Some((f.get_ref().clone(), f.span())),
+            (None, Some(u)) => u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span())),
+            (None, None) => None,
+        };
+        let Some((file, fspan)) = file else {
+            self.diags.push(
+                Diagnostic::error("source has neither `file` nor `urls`: name the distfile")
+                    .at(self.file, raw.sha256.span()),
+            );
+            return None;
+        };
+        if file.contains('/') || file == "." || file == ".." || file.is_empty() {
+            self.diags.push(
+                Diagnostic::error(format!("invalid distfile name `{file}`: a plain file name is expected"))
+                    .at(self.file, fspan),
+            );
+            ok = false;
+        }
+        ok.then(|| Source { file, urls, sha256: sha.clone() })
+    }
+
+    fn build(&mut self, raw: super::file::BuildFile, found: &Found) -> BuildParts {
+        let system = raw.system.as_ref().and_then(|s| match BuildSystem::parse(s.get_ref()) {
+            Some(sys) => Some(sys),
+            None => {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "unknown build system `{}`: expected autotools, make, cmake, meson or none",
+                        s.get_ref()
+                    ))
+                    .at(self.file, s.span()),
+                );
+                None
+            }
+        });
+        let dir = raw.dir.as_ref().map(|d| {
+            let p = Path::new(d.get_ref());
+            if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                self.diags.push(
+                    Diagnostic::error(format!("build dir `{}` must be a relative path inside WORKDIR", d.get_ref()))
+                        .at(self.file, d.span()),
+                );
+            }
+            d.get_ref().clone()
+        });
+        let mut owners = BTreeMap::new();
+        for (path, spec) in &raw.owners {
+            match parse_owner(spec.get_ref()) {
+                Some(o) => {
+                    owners.insert(path.trim_start_matches('/').to_string(), o);
+                }
+                None => self.diags.push(
+                    Diagnostic::error(format!(
+                        "invalid owner `{}` for `{path}`: expected `UID:GID` or `UID:GID:MODE` (mode in octal)",
+                        spec.get_ref()
+                    ))
+                    .at(self.file, spec.span()),
+                ),
+            }
+        }
+        let _ = found;
+        BuildParts {
+            dir,
+            spec: BuildSpec {
+                dir: String::new(),
+                system,
+                prepare: raw.prepare,
+                configure: raw.configure,
+                compile: raw.compile,
+                install: raw.install,
+                kernel_config: raw.kernel_config,
+                owners,
+            },
+        }
+    }
+}
+
+struct BuildParts {
+    dir: Option<String>,
+    spec: BuildSpec,
+}
+
+fn parse_owner(s: &str) -> Option<Owner> {
+    let mut it = s.split(':');
+    let uid = it.next()?.parse().ok()?;
+    let gid = it.next()?.parse().ok()?;
+    let mode = match it.next() {
+        Some(m) => Some(crate::profile::parse_mode(m).ok()?),
+        None => None,
+    };
+    it.next().is_none().then_some(Owner { uid, gid, mode })
+}
+
+/// Where a string value's characters sit in the file. Basic and literal strings without escapes
+/// map one to one; otherwise positions fall back to the whole literal.
+fn value_span(text: &str, raw: &Spanned<String>) -> ValueSpan {
+    let whole = raw.span();
+    let literal = text.get(whole.clone()).unwrap_or("");
+    let base = literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
+    let base = base.or_else(|| raw.get_ref().is_empty().then_some(whole.start + 1));
+    ValueSpan { whole, base }
+}
+
+fn toml_message(e: &toml::de::Error) -> String {
+    e.message().trim_end().to_string()
+}
