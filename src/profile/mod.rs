@@ -117,7 +117,7 @@ impl Profile {
     }
 
     /// Why a recipe is invisible, if it is: masked, or outside a version pin.
-    pub fn hidden(&self, recipe: &Recipe) -> Option<&PackageConf> {
+    pub fn hidden<'a>(&'a self, recipe: &'a Recipe) -> Option<&'a PackageConf> {
         self.matching(recipe).find(|p| {
             p.mask || p.version.as_ref().is_some_and(|v| !v.matches_version(&recipe.version))
         })

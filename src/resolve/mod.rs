@@ -57,6 +57,8 @@ pub struct Plan {
     /// Every package, dependencies before dependents (run-time cycles broken as Portage breaks
     /// PDEPEND cycles).
     pub order: Vec<NodeIndex>,
+    /// What the roots came from: `world`, or `command line` for atoms given as arguments.
+    pub root_label: &'static str,
 }
 
 impl Plan {
@@ -100,8 +102,8 @@ impl Plan {
 pub fn resolve(repo: &Repo, profile: &Profile, targets: &[Atom]) -> Result<Plan, ResolveError> {
     let roots: Vec<Atom> =
         if targets.is_empty() { profile.world.iter().map(|w| w.atom.clone()).collect() } else { targets.to_vec() };
-    let graph = solver::solve(repo, profile, &roots)?;
-    let (graph, root_nodes) = graph;
+    let root_label = if targets.is_empty() { "world" } else { "command line" };
+    let (graph, root_nodes) = solver::solve(repo, profile, &roots, root_label)?;
     let order = order::build_order(&graph)?;
-    Ok(Plan { graph, roots: root_nodes, order })
+    Ok(Plan { graph, roots: root_nodes, order, root_label })
 }

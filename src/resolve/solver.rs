@@ -18,10 +18,15 @@ type Features = Arc<BTreeSet<String>>;
 /// Version constraints learnt from slot conflicts, per package and slot.
 type Constraints = HashMap<(Cpn, String), Vec<Atom>>;
 
-pub(super) fn solve(repo: &Repo, profile: &Profile, roots: &[Atom]) -> Result<(Graph, Vec<NodeIndex>), ResolveError> {
+pub(super) fn solve(
+    repo: &Repo,
+    profile: &Profile,
+    roots: &[Atom],
+    root_label: &'static str,
+) -> Result<(Graph, Vec<NodeIndex>), ResolveError> {
     let mut constraints = Constraints::new();
     for _ in 0..MAX_ATTEMPTS {
-        let mut s = Solver::new(repo, profile, &constraints);
+        let mut s = Solver::new(repo, profile, &constraints, root_label);
         match s.run(roots) {
             Ok(()) => return s.finish(),
             Err(Step::Fail(e)) => return Err(*e),
@@ -75,6 +80,7 @@ struct Solver<'a> {
     blockers: Vec<(NodeIndex, Atom, DepKind)>,
     roots: Vec<NodeIndex>,
     no_features: Features,
+    root_label: &'static str,
 }
 
 /// Outcome of checking one candidate's USE against an atom's USE dependencies.
@@ -86,7 +92,7 @@ enum UseMismatch {
 }
 
 impl<'a> Solver<'a> {
-    fn new(repo: &'a Repo, profile: &'a Profile, constraints: &'a Constraints) -> Self {
+    fn new(repo: &'a Repo, profile: &'a Profile, constraints: &'a Constraints, root_label: &'static str) -> Self {
         Solver {
             repo,
             profile,
@@ -99,6 +105,7 @@ impl<'a> Solver<'a> {
             blockers: Vec::new(),
             roots: Vec::new(),
             no_features: Arc::new(BTreeSet::new()),
+            root_label,
         }
     }
 
@@ -337,7 +344,7 @@ impl<'a> Solver<'a> {
     fn settles(&mut self, occupant: NodeIndex, atom: &Atom, ctx: &Features) -> bool {
         let slot = self.graph[occupant].slot().to_string();
         let repo = self.repo;
-        let candidates: Vec<(RecipeId, &Recipe)> =
+        let candidates: Vec<(RecipeId, &Arc<Recipe>)> =
             repo.versions(atom.cpn()).filter(|(_, r)| r.slot == slot && self.profile.hidden(r).is_none()).collect();
         candidates.into_iter().any(|(rid, r)| {
             let feats = self.features_of(rid, r);
@@ -411,7 +418,7 @@ impl<'a> Solver<'a> {
             cur = self.graph[p].reason.parent;
         }
         path.reverse();
-        let mut segs = vec!["world".to_string()];
+        let mut segs = vec![self.root_label.to_string()];
         segs.extend(path.iter().map(|&p| self.graph[p].cpv()));
         if let Some(last) = segs.last_mut() {
             match kind {

@@ -3,7 +3,6 @@
 use crate::recipe::DepKind;
 use crate::resolve::{PackageInstance, Plan};
 use petgraph::graph::NodeIndex;
-use std::collections::HashSet;
 use std::fmt::Write;
 
 /// `cat/name-1.2.3 [slot] USE="a b -c"`, one line per package in build order.
@@ -34,34 +33,32 @@ fn use_string(p: &PackageInstance) -> String {
     on.chain(off).collect::<Vec<_>>().join(" ")
 }
 
-/// Each package under the one that first pulled it in, with the kind of dependency and the atom.
+/// Each package once, under the package that first pulled it in, with the kind of dependency and
+/// the atom that did.
 pub fn tree(plan: &Plan) -> String {
+    let mut children: Vec<Vec<NodeIndex>> = vec![Vec::new(); plan.graph.node_count()];
+    let mut roots = Vec::new();
+    for &n in &plan.order {
+        match plan.get(n).reason.parent {
+            Some(p) if p != n => children[p.index()].push(n),
+            _ => roots.push(n),
+        }
+    }
+    let by_name = |v: &mut Vec<NodeIndex>| v.sort_by_key(|&n| plan.get(n).cpv());
+    by_name(&mut roots);
+    children.iter_mut().for_each(by_name);
     let mut out = String::new();
-    let mut shown = HashSet::new();
-    let mut roots = plan.roots.clone();
-    roots.sort_by_key(|&n| plan.get(n).cpv());
-    for r in roots {
-        let why = format!("world: `{}`", plan.get(r).reason.atom);
-        walk(plan, r, 0, &why, &mut shown, &mut out);
+    let mut stack: Vec<(NodeIndex, usize)> = roots.into_iter().rev().map(|n| (n, 0)).collect();
+    while let Some((n, depth)) = stack.pop() {
+        let p = plan.get(n);
+        let why = match p.reason.kind {
+            Some(k) => format!("{}: `{}`", k.as_str(), p.reason.atom),
+            None => format!("{}: `{}`", plan.root_label, p.reason.atom),
+        };
+        let _ = writeln!(out, "{}{} ({why})", "  ".repeat(depth), line(p));
+        stack.extend(children[n.index()].iter().rev().map(|&c| (c, depth + 1)));
     }
     out
-}
-
-fn walk(plan: &Plan, n: NodeIndex, depth: usize, why: &str, shown: &mut HashSet<NodeIndex>, out: &mut String) {
-    let indent = "  ".repeat(depth);
-    if !shown.insert(n) {
-        let _ = writeln!(out, "{indent}{} ({why}; see above)", plan.get(n).cpv());
-        return;
-    }
-    let _ = writeln!(out, "{indent}{} ({why})", line(plan.get(n)));
-    for (d, kind) in plan.deps(n) {
-        if d == n {
-            continue;
-        }
-        let atom = if plan.get(d).reason.parent == Some(n) { plan.get(d).reason.atom.clone() } else { plan.get(d).cpn().to_string() };
-        let why = format!("{}: `{atom}`", kind.as_str());
-        walk(plan, d, depth + 1, &why, shown, out);
-    }
 }
 
 /// `{"packages":[{"name","version","slot","use","deps":[{"name","kind"}]}]}` in build order.
