@@ -2,8 +2,10 @@
 
 mod atom;
 mod error;
+mod lex;
 mod name;
 mod slot;
+mod spec;
 mod use_dep;
 mod version;
 
@@ -11,5 +13,6 @@ pub use atom::{Atom, Blocker, Operator};
 pub use error::ParseError;
 pub use name::{Category, Cpn, PackageName};
 pub use slot::SlotDep;
+pub use spec::{Atoms, DepNode, DepSpec};
 pub use use_dep::{UseDep, UseDepKind, UseRequirement};
 pub use version::Version;
