@@ -2,8 +2,10 @@
 
 mod atom;
 mod error;
+mod iuse;
 mod lex;
 mod name;
+mod required_use;
 mod slot;
 mod spec;
 mod use_dep;
@@ -11,7 +13,9 @@ mod version;
 
 pub use atom::{Atom, Blocker, Operator};
 pub use error::ParseError;
+pub use iuse::{Iuse, IuseFlag};
 pub use name::{Category, Cpn, PackageName};
+pub use required_use::{RequiredUse, RequiredUseNode, Violation};
 pub use slot::SlotDep;
 pub use spec::{Atoms, DepNode, DepSpec};
 pub use use_dep::{UseDep, UseDepKind, UseRequirement};
