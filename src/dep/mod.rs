@@ -5,6 +5,8 @@ mod error;
 mod iuse;
 mod lex;
 mod name;
+#[cfg(test)]
+mod proptests;
 mod required_use;
 mod slot;
 mod spec;
