@@ -1,4 +1,9 @@
 //! Gentoo PMS grammar: versions, package atoms, dependency specifications, REQUIRED_USE and IUSE.
+//!
+//! The dialect is EAPI 8 plus `::repo`. Every parser is hand-written, returns values that are
+//! valid by construction, and reports a [`ParseError`] whose byte span points at the offending
+//! token: [`Version::parse`], [`Atom::parse`], [`DepSpec::parse`], [`RequiredUse::parse`],
+//! [`Iuse::parse`]. Each value prints as text that parses back to an equal value.
 
 mod atom;
 mod error;

@@ -68,14 +68,14 @@ impl UseDep {
             b'!' | b'-' => (Some(item.as_bytes()[0]), &item[1..]),
             _ => (None, item),
         };
-        if !rest.as_bytes().first().is_some_and(|c| (FLAG.first)(*c)) {
+        if !rest.as_bytes().first().is_some_and(|c| FLAG.is_first(*c)) {
             return Err(unknown(match prefix {
                 Some(b'!') => "expected a flag name after `!`",
                 Some(_) => "expected a flag name after `-`",
                 None => "expected a flag name",
             }));
         }
-        let flag_len = rest.bytes().position(|c| !(FLAG.rest)(c)).unwrap_or(rest.len());
+        let flag_len = rest.bytes().position(|c| !FLAG.is_rest(c)).unwrap_or(rest.len());
         let (flag, mut rest) = rest.split_at(flag_len);
         let missing = match rest
             .strip_prefix("(+)")
