@@ -372,6 +372,9 @@ fn unversioned_package(body: &str, package: &str) -> Result<(), ParseError> {
     }
     let looks_versioned = version_dash(package)
         .filter(|dash| Version::is_valid(&package[dash + 1..]) && check_package(&package[..*dash]).is_ok());
+    if looks_versioned.is_none() {
+        check(package, &PACKAGE)?;
+    }
     if let Some(dash) = looks_versioned.or_else(|| version_suffix(package)) {
         let message = format!(
             "package name `{package}` ends in `{}`, which looks like a version; a versioned atom \
@@ -380,7 +383,7 @@ fn unversioned_package(body: &str, package: &str) -> Result<(), ParseError> {
         );
         return Err(ParseError::new(dash..package.len(), message));
     }
-    check(package, &PACKAGE)
+    Ok(())
 }
 
 /// Splits `package-version[*]` after an operator: returns the name's length, the operator

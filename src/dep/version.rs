@@ -17,9 +17,9 @@ use super::error::{ParseError, char_at, char_span};
 pub struct Version {
     text: Box<str>,
     // Byte offsets of the parts, found once while validating so comparisons need not re-scan.
-    numbers_end: u32,
-    suffixes_start: u32,
-    revision_start: u32,
+    numbers_end: usize,
+    suffixes_start: usize,
+    revision_start: usize,
 }
 
 /// Suffix names in PMS order: `_alpha < _beta < _pre < _rc < (none) < _p`. `pre` must be tried
@@ -50,12 +50,12 @@ impl Version {
 
     /// The revision's digits (`"1"` for `1.0-r1`), or `None` when no `-rN` was written.
     pub fn revision(&self) -> Option<&str> {
-        self.text.get(self.revision_start as usize + 2..)
+        self.text.get(self.revision_start + 2..)
     }
 
     /// The version without its revision, as written (`1.0` for `1.0-r1`).
     pub fn base(&self) -> &str {
-        &self.text[..self.revision_start as usize]
+        &self.text[..self.revision_start]
     }
 
     /// The same version without its `-rN` part.
@@ -85,16 +85,16 @@ impl Version {
     }
 
     fn numbers(&self) -> std::str::Split<'_, char> {
-        self.text[..self.numbers_end as usize].split('.')
+        self.text[..self.numbers_end].split('.')
     }
 
     fn letter(&self) -> Option<u8> {
-        (self.suffixes_start > self.numbers_end).then(|| self.text.as_bytes()[self.numbers_end as usize])
+        (self.suffixes_start > self.numbers_end).then(|| self.text.as_bytes()[self.numbers_end])
     }
 
     /// Each suffix as (rank in `SUFFIXES`, digits).
     fn suffixes(&self) -> impl Iterator<Item = (usize, &str)> {
-        let text = &self.text[self.suffixes_start as usize..self.revision_start as usize];
+        let text = &self.text[self.suffixes_start..self.revision_start];
         text.split('_').skip(1).map(|suffix| {
             let digits_at = suffix.find(|c: char| c.is_ascii_digit()).unwrap_or(suffix.len());
             let (name, digits) = suffix.split_at(digits_at);
@@ -249,9 +249,9 @@ impl<'de> serde::Deserialize<'de> for Version {
 
 /// Where the parts of a validated version start.
 struct Parts {
-    numbers_end: u32,
-    suffixes_start: u32,
-    revision_start: u32,
+    numbers_end: usize,
+    suffixes_start: usize,
+    revision_start: usize,
 }
 
 struct Parser<'a> {
@@ -265,9 +265,6 @@ impl Parser<'_> {
         if self.s.is_empty() {
             return Err(ParseError::new(0..0, "empty version: expected a number such as `1.0`"));
         }
-        if u32::try_from(self.s.len()).is_err() {
-            return Err(ParseError::new(0..self.s.len(), "version is too long"));
-        }
         self.numbers()?;
         let numbers_end = self.i;
         if self.b.get(self.i).is_some_and(u8::is_ascii_lowercase) {
@@ -279,11 +276,7 @@ impl Parser<'_> {
         }
         let revision_start = self.i;
         self.revision()?;
-        Ok(Parts {
-            numbers_end: numbers_end as u32,
-            suffixes_start: suffixes_start as u32,
-            revision_start: revision_start as u32,
-        })
+        Ok(Parts { numbers_end, suffixes_start, revision_start })
     }
 
     fn error(&self, span: std::ops::Range<usize>, detail: impl fmt::Display) -> ParseError {

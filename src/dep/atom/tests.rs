@@ -125,6 +125,13 @@ fn malformed_atoms_are_rejected_with_a_precise_message_and_span() {
              an operator, as in `=sys-apps/portage-2.1`",
             16..20,
         ),
+        ("a/+b-1", "package name `+b-1` must start with a letter, digit or `_`, not `+`", 2..3),
+        (
+            "a/foo-1-2",
+            "package name `foo-1-2` ends in `-2`, which looks like a version; a versioned atom needs an \
+             operator, as in `=a/foo-1-2`",
+            7..9,
+        ),
         ("a/b*", "`*` is only allowed after a version with the `=` operator, as in `=cat/pkg-1*`", 3..4),
         (
             ">=null/portage",
