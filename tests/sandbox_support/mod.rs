@@ -107,14 +107,20 @@ pub fn rerun_other_tests_as_nobody(this_test: &str) {
     let exe = dir.path().join("tests");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new(&exe)
-        .args(["--skip", this_test])
-        .uid(65534)
-        .gid(65534)
-        .current_dir("/tmp")
-        .env("TMPDIR", "/tmp")
-        .output()
-        .unwrap();
+    let mut command = std::process::Command::new(&exe);
+    command.args(["--skip", this_test]).uid(65534).gid(65534).current_dir("/tmp").env("TMPDIR", "/tmp");
+    // A child forked meanwhile by another test thread may briefly hold the copy open for writing.
+    let mut out = command.output();
+    for _ in 0..100 {
+        match &out {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                out = command.output();
+            }
+            _ => break,
+        }
+    }
+    let out = out.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
