@@ -13,3 +13,4 @@ pub mod key;
 pub mod profile;
 pub mod report;
 pub mod stage;
+pub mod store;
