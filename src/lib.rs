@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod dep;
+pub mod fetch;
 pub mod fs;
 pub mod host;
 pub mod key;
