@@ -425,3 +425,68 @@ fn scan_hashes_entries_and_writes_nothing() {
     assert!(report.entries[1].sha256.is_some());
     assert!(!scene.dest().exists());
 }
+
+#[test]
+fn owner_ids_beyond_32_bits_are_refused() {
+    let scene = Scene::new();
+    let mut h = Header::new_gnu();
+    h.set_path("f").unwrap();
+    h.set_size(0);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_uid(1 << 40);
+    h.set_gid(0);
+    h.set_cksum();
+    let mut tar = h.as_bytes().to_vec();
+    tar.extend_from_slice(&[0; 1024]);
+    let msg = scene.refusal(&tar, "f");
+    assert!(msg.contains("uid 1099511627776 does not fit in 32 bits"), "{msg}");
+}
+
+#[test]
+fn device_without_numbers_is_refused_in_packages() {
+    let scene = Scene::new();
+    let mut h = Header::new_old();
+    h.set_path("dev/null").unwrap();
+    h.set_entry_type(EntryType::Char);
+    h.set_size(0);
+    h.set_mode(0o666);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    let mut tar = h.as_bytes().to_vec();
+    tar.extend_from_slice(&[0; 1024]);
+    let archive = scene.write("old.tar", &tar);
+    let err = extract_with(&archive, &scene.dest(), &Limits::default(), Policy::Package, &mut |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("entry `dev/null`: character device without its major/minor numbers"), "{err}");
+}
+
+#[test]
+fn entry_the_filesystem_cannot_hold_is_a_write_error_naming_it() {
+    let scene = Scene::new();
+    let name = "n".repeat(300);
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut h = Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    builder.append_data(&mut h, &name, &b"x"[..]).unwrap();
+    let err = scene.extract("long.tar", &builder.into_inner().unwrap()).unwrap_err();
+    assert!(matches!(err, ArchiveError::Write { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("long.tar") && msg.contains(&format!("entry `{name}`")), "{msg}");
+}
+
+#[test]
+fn destination_that_cannot_be_created_is_named() {
+    let scene = Scene::new();
+    let archive = scene.write("s.tar", &small_tree());
+    let blocker = scene.write("blocker", b"a file where a directory should be");
+    let err = extract(&archive, &blocker.join("dest"), &Limits::default()).unwrap_err().to_string();
+    assert!(err.starts_with("cannot create the destination") && err.contains("blocker/dest"), "{err}");
+}

@@ -191,3 +191,15 @@ fn same_file_with_two_checksums_is_refused() {
     let msg = Fetcher::new(&d.distdir, vec![]).fetch_all(&[a, b], 1, &Silent).unwrap_err().to_string();
     assert!(msg.contains("source `pkg-1.0.tar.gz`: listed twice with different sha256s"), "{msg}");
 }
+
+#[test]
+fn unusable_distdir_is_an_error_naming_it() {
+    let d = dirs();
+    let blocker = d.mirror.join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let msg = Fetcher::new(blocker.join("distfiles"), vec![])
+        .fetch(&source(vec![]), &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains(&blocker.join("distfiles").display().to_string()), "{msg}");
+}

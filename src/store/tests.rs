@@ -225,6 +225,16 @@ fn pack_problems_name_the_destdir_path() {
 }
 
 #[test]
+fn non_utf8_names_cannot_be_packaged() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    let d = f.destdir("d");
+    std::fs::write(d.join(std::ffi::OsStr::from_bytes(b"etc/\xff")), b"x").unwrap();
+    let err = f.store.insert(&key(1), &d, meta()).unwrap_err().to_string();
+    assert!(err.contains("`etc/\u{fffd}`: the path is not valid UTF-8"), "{err}");
+}
+
+#[test]
 fn corrupt_archive_is_moved_aside_reported_and_treated_as_absent() {
     let f = Fixture::new();
     let pkg = f.insert(key(1));
