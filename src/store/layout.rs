@@ -3,6 +3,7 @@
 //! entries moved aside.
 
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
@@ -39,6 +40,8 @@ pub(crate) fn init(root: &Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             refuse_foreign_contents(root)?;
             crate::fs::write_atomic(&version_file, format!("{STORE_VERSION}\n").as_bytes())?;
+            // write_atomic's temporaries are private; every user of a shared store reads this.
+            fs_err::set_permissions(&version_file, std::fs::Permissions::from_mode(0o644))?;
         }
         Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", version_file.display())).into()),
     }

@@ -134,7 +134,7 @@ impl Store {
         };
         let text = manifest.to_toml().map_err(|source| StoreError::ManifestWrite { key: *key, source })?;
         let manifest_tmp = staging.path().join(format!("{key}{}", layout::MANIFEST_SUFFIX));
-        crate::fs::write_atomic(&manifest_tmp, text.as_bytes())?;
+        write_synced(&manifest_tmp, text.as_bytes())?;
         fs_err::create_dir_all(layout::pkg_dir(&self.root, key))?;
         let archive = self.archive_path(key);
         crate::fs::rename_into_place(&archive_tmp, &archive)?;
@@ -165,6 +165,15 @@ impl Store {
         tracing::warn!("{text}");
         self.reporter.event(Event::Message { level: Level::Warning, text });
     }
+}
+
+/// Writes a new file with the usual permissions (a shared store's manifests are world-readable,
+/// unlike `write_atomic`'s private temporaries) and flushes it to disk before it is renamed.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = fs_err::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// An I/O error that names its path (for std calls whose errors do not).

@@ -102,7 +102,8 @@ fn inserted_package_is_found_verified_with_its_metadata() {
     let paths: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["bin", "bin/busybox", "bin/etc-dir", "bin/sh", "bin/su", "etc", "etc/motd"]);
     assert_eq!(got.archive, f.store.root().join(format!("pkgs/01/{}.tar.zst", key(1))));
-    assert!(f.store.manifest_path(&key(1)).exists());
+    let manifest_mode = std::fs::metadata(f.store.manifest_path(&key(1))).unwrap().permissions().mode();
+    assert_eq!(manifest_mode & 0o044, 0o044, "manifests are readable by every user of a shared store");
 }
 
 #[test]
