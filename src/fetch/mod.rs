@@ -92,6 +92,8 @@ impl Fetcher {
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_per_read(Some(Duration::from_secs(60)))
             .user_agent(concat!("ingot/", env!("CARGO_PKG_VERSION")))
+            // Distfiles are hashed as served: no on-the-fly compression that would need undoing.
+            .accept_encoding("identity")
             .build();
         Fetcher { distdir: distdir.into(), mirrors, agent: ureq::Agent::new_with_config(config) }
     }

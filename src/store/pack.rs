@@ -207,10 +207,10 @@ fn apply_owners(
     Ok(())
 }
 
-/// A recipe-given path as the manifest spells it (`/dev/null` -> `dev/null`), or `None` if it
-/// has empty, `.` or `..` components.
+/// A recipe-given path as the manifest spells it (`/dev/null` -> `dev/null`, `/usr/bin/` ->
+/// `usr/bin`), or `None` if it has empty, `.` or `..` components.
 fn clean_rel(path: &str) -> Option<String> {
-    let rel = path.trim_start_matches('/');
+    let rel = path.trim_matches('/');
     let ok = !rel.is_empty() && rel.split('/').all(|c| !matches!(c, "" | "." | ".."));
     ok.then(|| rel.to_string())
 }

@@ -162,6 +162,7 @@ fn owners_and_device_nodes_are_recorded_but_never_applied() {
     let d = f.destdir("d");
     let mut m = meta();
     m.owners.insert("/etc/motd".into(), (1000, 100));
+    m.owners.insert("etc/".into(), (0, 100));
     m.nodes.push(("/dev/null".into(), DeviceNode { kind: NodeKind::Char, major: 1, minor: 3 }, 0o666));
     m.nodes.push(("dev/initctl".into(), DeviceNode { kind: NodeKind::Fifo, major: 0, minor: 0 }, 0o600));
     std::fs::create_dir(d.join("dev")).unwrap();
@@ -171,6 +172,7 @@ fn owners_and_device_nodes_are_recorded_but_never_applied() {
     assert_eq!(entry(&pkg.manifest.files, "dev/initctl").kind, EntryKind::Fifo);
     let motd = entry(&pkg.manifest.files, "etc/motd");
     assert_eq!((motd.uid, motd.gid), (1000, 100));
+    assert_eq!(entry(&pkg.manifest.files, "etc").gid, 100);
 
     let out = f.dir.path().join("out");
     let written = pkg.unpack(&out).unwrap();
