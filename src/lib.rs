@@ -5,17 +5,22 @@
 //! -> `stage` -> `configure` -> `image` -> `boot`. `cli` parses arguments and calls stages; `ui`
 //! renders their `report` events. See DESIGN.md for the formats.
 
+pub mod archive;
+pub mod boot;
 pub mod build;
 pub mod check;
 pub mod cli;
 pub mod dep;
 pub mod diag;
+pub mod fetch;
 pub mod fs;
 pub mod host;
+pub mod image;
 pub mod key;
 pub mod profile;
 pub mod recipe;
 pub mod report;
 pub mod resolve;
 pub mod stage;
+pub mod store;
 pub mod ui;

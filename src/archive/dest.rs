@@ -1,0 +1,220 @@
+//! Writes entries under the destination without ever following a symlink: each parent component
+//! must be a real directory (created when missing) and the final component is replaced, never
+//! opened through. Directory modes and times are applied last, deepest first, so a read-only
+//! directory does not block its own contents.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::Refusal;
+use super::path::RelPath;
+
+/// Why writing an entry failed: the entry itself, the archive stream, or the destination.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Refused(Refusal),
+    Read(io::Error),
+    Write(io::Error),
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+pub(crate) struct DestTree {
+    root: PathBuf,
+    dirs: Vec<PendingDir>,
+}
+
+struct PendingDir {
+    rel: String,
+    path: PathBuf,
+    depth: usize,
+    mode: u32,
+    mtime: u64,
+}
+
+impl DestTree {
+    pub(crate) fn create(root: &Path) -> io::Result<Self> {
+        fs_err::create_dir_all(root)?;
+        Ok(DestTree { root: root.to_path_buf(), dirs: Vec::new() })
+    }
+
+    pub(crate) fn dir(&mut self, rel: &RelPath, mode: u32, mtime: u64) -> Result<(), Failure> {
+        let path = self.slot(rel, true)?;
+        if !is_real_dir(&path) {
+            fs_err::create_dir(&path).map_err(Failure::Write)?;
+        }
+        let depth = rel.depth();
+        self.dirs.push(PendingDir { rel: rel.to_string(), path, depth, mode, mtime });
+        Ok(())
+    }
+
+    /// Writes a regular file from `data` (exactly `size` bytes) and returns its sha256.
+    pub(crate) fn file(
+        &mut self,
+        rel: &RelPath,
+        data: &mut dyn Read,
+        size: u64,
+        mode: u32,
+        mtime: u64,
+    ) -> Result<String, Failure> {
+        let path = self.slot(rel, false)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| Failure::Write(annotate(e, &path)))?;
+        let sha = copy_hashed(data, size, &mut file)?;
+        // chmod after writing: a write to a setuid file would clear the bit again.
+        file.set_permissions(Permissions::from_mode(mode)).map_err(Failure::Write)?;
+        file.set_modified(time(mtime)).map_err(Failure::Write)?;
+        Ok(sha)
+    }
+
+    pub(crate) fn symlink(&mut self, rel: &RelPath, target: &[u8], mtime: u64) -> Result<(), Failure> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = self.slot(rel, false)?;
+        std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), &path)
+            .map_err(|e| Failure::Write(annotate(e, &path)))?;
+        let t = nix::sys::time::TimeSpec::new(i64::try_from(mtime).unwrap_or(i64::MAX), 0);
+        nix::sys::stat::utimensat(
+            nix::fcntl::AT_FDCWD,
+            &path,
+            &t,
+            &t,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(|e| Failure::Write(annotate(e.into(), &path)))
+    }
+
+    /// Hard-links `rel` to the earlier entry `target`. `link(2)` does not follow a symlink at
+    /// `target`, and `target`'s parents are checked like any entry's.
+    pub(crate) fn hardlink(&mut self, rel: &RelPath, target: &RelPath) -> Result<(), Failure> {
+        if rel == target {
+            return Err(Refusal::HardLinkMissing(target.to_string()).into());
+        }
+        let from = self.existing(target)?;
+        let path = self.slot(rel, false)?;
+        std::fs::hard_link(&from, &path).map_err(|e| Failure::Write(annotate(e, &path)))
+    }
+
+    /// Applies the deferred directory modes and times; on failure, names the directory.
+    pub(crate) fn finish(mut self) -> Result<(), (String, io::Error)> {
+        self.dirs.sort_by_key(|d| std::cmp::Reverse(d.depth));
+        for d in &self.dirs {
+            apply_dir_meta(&d.path, d.mode, d.mtime).map_err(|e| (d.rel.clone(), annotate(e, &d.path)))?;
+        }
+        Ok(())
+    }
+
+    /// The full path for `rel` once its parents are known to be real directories, with whatever
+    /// non-directory was there removed (a directory is kept only for a directory entry).
+    fn slot(&self, rel: &RelPath, for_dir: bool) -> Result<PathBuf, Failure> {
+        let path = self.parents(rel, true)?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() && !for_dir => Err(Refusal::ReplacesDirectory(rel.to_string()).into()),
+            Ok(m) if m.is_dir() => Ok(path),
+            Ok(_) => {
+                fs_err::remove_file(&path).map_err(Failure::Write)?;
+                Ok(path)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
+            Err(e) => Err(Failure::Write(annotate(e, &path))),
+        }
+    }
+
+    /// An existing entry's full path, its parents checked but never created.
+    fn existing(&self, rel: &RelPath) -> Result<PathBuf, Failure> {
+        let path = self.parents(rel, false)?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if !m.is_dir() => Ok(path),
+            _ => Err(Refusal::HardLinkMissing(rel.to_string()).into()),
+        }
+    }
+
+    /// Walks `rel`'s parent components from the root: each must be a real directory; missing ones
+    /// are created when `create`, else the entry is missing. Returns the full path of `rel`.
+    fn parents(&self, rel: &RelPath, create: bool) -> Result<PathBuf, Failure> {
+        let mut path = self.root.clone();
+        let depth = rel.depth();
+        for (i, part) in rel.components().enumerate() {
+            path.push(part);
+            if i + 1 == depth {
+                break;
+            }
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = std::fs::read_link(&path).unwrap_or_default();
+                    let through = rel.prefix_display(i + 1);
+                    return Err(
+                        Refusal::ThroughSymlink { through, target: target.display().to_string() }.into()
+                    );
+                }
+                Ok(_) => {
+                    return Err(Refusal::ThroughNonDirectory { through: rel.prefix_display(i + 1) }.into());
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+                    fs_err::create_dir(&path).map_err(Failure::Write)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Refusal::HardLinkMissing(rel.to_string()).into());
+                }
+                Err(e) => return Err(Failure::Write(annotate(e, &path))),
+            }
+        }
+        Ok(path)
+    }
+}
+
+/// Copies exactly `size` bytes from `data` to `out`, returning their sha256; a short stream is a
+/// read error (the archive ends inside the entry).
+pub(crate) fn copy_hashed(data: &mut dyn Read, size: u64, out: &mut dyn Write) -> Result<String, Failure> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match data.read(&mut buf[..want]) {
+            Ok(0) => return Err(Failure::Read(io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::Read(e)),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(Failure::Write)?;
+        left -= n as u64;
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn apply_dir_meta(path: &Path, mode: u32, mtime: u64) -> io::Result<()> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    dir.set_permissions(Permissions::from_mode(mode))?;
+    File::set_modified(&dir, time(mtime))
+}
+
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn time(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn annotate(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
