@@ -8,6 +8,7 @@
 pub mod dep;
 pub mod fs;
 pub mod host;
+pub mod image;
 pub mod key;
 pub mod profile;
 pub mod report;
