@@ -5,6 +5,7 @@
 //! -> `stage` -> `configure` -> `image` -> `boot`. `cli` parses arguments and calls stages; `ui`
 //! renders their `report` events. See DESIGN.md for the formats.
 
+pub mod boot;
 pub mod dep;
 pub mod fs;
 pub mod host;
