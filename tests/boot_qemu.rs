@@ -109,6 +109,21 @@ fn guest_powering_off_before_the_marker_is_an_error_with_the_console_tail() {
 }
 
 #[test]
+fn without_expect_the_boot_runs_until_the_guest_powers_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = "#!/bin/sh\necho 'init: interactive session over'\npoweroff -f\n";
+    let info = image(dir.path(), BootMode::Uefi, ImageFormat::Raw, Some(init));
+    let mut opts = options(dir.path(), "", false);
+    opts.expect = None;
+    let outcome = boot::boot(&info.path, &opts).unwrap();
+    let BootEnd::Exited(status) = outcome.end else { panic!("{outcome:?}") };
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(dir.path().join("console.log")).unwrap();
+    assert!(log.contains("init: interactive session over"), "{log}");
+    assert_no_qemu_left(&info.path);
+}
+
+#[test]
 fn boot_timeout_stops_qemu_and_reports_the_console_tail() {
     let dir = tempfile::tempdir().unwrap();
     let info = image(dir.path(), BootMode::Uefi, ImageFormat::Raw, None);

@@ -82,9 +82,12 @@ pub fn probe(qemu: HostTool, accel: Accel) -> std::io::Result<bool> {
 }
 
 fn probe_command<'a>(cmd: &'a mut Command, accel: Accel, rom: &Path) -> &'a mut Command {
-    cmd.arg("-machine")
-        .arg(format!("q35,accel={}", accel.name()))
-        .args(["-nodefaults", "-display", "none", "-no-reboot", "-bios"])
+    cmd.arg("-machine").arg(format!("q35,accel={}", accel.name()));
+    if accel == Accel::Kvm {
+        // As the boot itself runs it: some nested KVMs fail only with the host CPU model.
+        cmd.args(["-cpu", "host"]);
+    }
+    cmd.args(["-nodefaults", "-display", "none", "-no-reboot", "-bios"])
         .arg(rom)
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01"])
         .stdin(Stdio::null())

@@ -4,10 +4,10 @@
 //!
 //! Reproducibility: the UUID and directory hash seed come from the image seed, the superblock
 //! times from `E2FSPROGS_FAKE_TIME`, and the feature set from a mke2fs.conf of our own (so the
-//! host's `/etc/mke2fs.conf` cannot change the result). Two runs over equal trees differed only in
-//! the inodes' atime and ctime (copied from the tree; the first run's reads even move the atimes)
-//! and the inode checksums over them; the journal itself is written identically. So the root keeps
-//! its journal and debugfs sets those times.
+//! host's `/etc/mke2fs.conf` cannot change the result). The ~40 bytes that differed between two
+//! runs over equal trees were all in the inode table: the a/c/mtimes `-d` copies from the tree
+//! (reading the tree even moves its atimes between runs) and the inode checksums over them. The
+//! journal blocks were identical, so the root keeps its journal and debugfs pins those times.
 
 use super::content::{BLOCK, Usage};
 use super::debugfs;
