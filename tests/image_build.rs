@@ -166,6 +166,9 @@ fn root_filesystem_carries_entries_owners_nodes_and_pinned_times() {
         }
         assert!(s.contains("User:     0   Group:     0") || path.starts_with("/dev"), "{path}: {s}");
     }
+    let fsck =
+        Command::new("e2fsck").args(["-fn", &format!("{}?offset={at}", out.display())]).output().unwrap();
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
     let hostname = debugfs(&out, at, "cat /etc/hostname");
     assert_eq!(hostname, "fixture\n");
     assert_eq!(info.partitions[1].fs_uuid.as_deref(), Some(blkid_uuid(&out, at).as_str()));
@@ -290,6 +293,28 @@ fn too_small_root_names_the_partition_and_leaves_no_output() {
         "{text}"
     );
     assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0);
+}
+
+#[test]
+fn the_reported_minimum_sizes_are_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = staging_root(&dir.path().join("root"), "fixture");
+    let mut c = conf(BootMode::Hybrid, ImageFormat::Raw);
+    c.partitions[0].size = Size::Bytes(1 << 20);
+    c.partitions[1].size = Size::Bytes(1 << 20);
+    let out = dir.path().join("a.raw");
+    for i in [0, 1] {
+        match image::build(&root, &c, &inputs(1), &out, &Silent) {
+            Err(ImageError::TooSmall { needed, .. }) => c.partitions[i].size = Size::Bytes(needed),
+            other => panic!("{other:?}"),
+        }
+    }
+    let info = image::build(&root, &c, &inputs(1), &out, &Silent).unwrap();
+    let fsck = Command::new("e2fsck")
+        .args(["-fn", &format!("{}?offset={}", out.display(), info.partitions[1].offset)])
+        .output()
+        .unwrap();
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
 }
 
 #[test]

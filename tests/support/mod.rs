@@ -36,7 +36,12 @@ pub struct BootFiles {
 
 pub fn boot_files() -> BootFiles {
     let (kernel, version) = host_kernel();
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ingot-boot-fixture-{version}"));
+    // Keyed by what goes into the initramfs, so editing the init script rebuilds it.
+    let mut key = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(initramfs_init(MODULES), &version), &mut key);
+    let key = std::hash::Hasher::finish(&key);
+    let cache =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ingot-boot-fixture-{version}-{key:016x}"));
     let files = BootFiles { kernel: cache.join("vmlinuz"), initramfs: cache.join("initramfs.img") };
     std::fs::create_dir_all(&cache).unwrap();
     let lock = std::fs::File::create(cache.join(".lock")).unwrap();
