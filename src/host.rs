@@ -29,6 +29,7 @@ tools! {
     MCOPY = "mcopy" from "mtools";
     MMD = "mmd" from "mtools";
     SFDISK = "sfdisk" from "fdisk";
+    MKSWAP = "mkswap" from "util-linux";
     OBJCOPY = "objcopy" from "binutils";
     SYSLINUX = "syslinux" from "syslinux";
     QEMU_IMG = "qemu-img" from "qemu-utils";

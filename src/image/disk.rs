@@ -1,0 +1,101 @@
+//! Assembling the disk: a sparse file of the full size, the GPT, each partition's filesystem
+//! image copied to its offset (zero blocks skipped, so holes stay holes), and the BIOS boot code.
+
+use super::error::ImageError;
+use super::gpt;
+use super::ids::Guid;
+use super::layout::Layout;
+use super::syslinux;
+use super::tools::Tools;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const CHUNK: usize = 1 << 20;
+
+pub struct DiskJob<'a> {
+    pub layout: &'a Layout,
+    /// Per partition, in layout order: its filesystem image, or `None` to leave it zeroed.
+    pub images: &'a [Option<PathBuf>],
+    pub disk_guid: Guid,
+    pub bios: bool,
+}
+
+/// Writes the whole disk to `disk`, which may already exist (an empty temporary file).
+pub fn assemble(tools: &dyn Tools, job: &DiskJob, work: &Path, disk: &Path) -> Result<(), ImageError> {
+    let file = fs_err::OpenOptions::new().write(true).create(true).truncate(true).open(disk)?;
+    file.set_len(job.layout.disk_size)?;
+    gpt::write(tools, &gpt::script(job.layout, job.disk_guid, job.bios), work, disk)?;
+    for (part, image) in job.layout.partitions.iter().zip(job.images) {
+        if let Some(image) = image {
+            copy_sparse(image, &file, part.offset)?;
+        }
+    }
+    if job.bios {
+        syslinux::write_mbr(tools, file.file())?;
+    }
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Copies `src` into `dest` at `offset`, skipping all-zero chunks (the destination is a fresh
+/// sparse file, so they already read as zeros).
+fn copy_sparse(src: &Path, dest: &fs_err::File, offset: u64) -> Result<(), ImageError> {
+    let mut input = fs_err::File::open(src)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut at = offset;
+    loop {
+        let n = read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buf[..n].iter().any(|&b| b != 0) {
+            dest.file().write_all_at(&buf[..n], at).map_err(|e| annotate(e, dest.path()))?;
+        }
+        at += n as u64;
+    }
+}
+
+/// Reads until `buf` is full or the input ends.
+pub fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn annotate(e: std::io::Error, path: &Path) -> ImageError {
+    ImageError::Io(std::io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn copies_land_at_their_offset_and_zeros_stay_holes() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let mut data = vec![0u8; 8 * CHUNK];
+        data[5] = 1;
+        data[7 * CHUNK + 9] = 2;
+        std::fs::write(&src, &data).unwrap();
+        let dest_path = dir.path().join("dest");
+        let dest = fs_err::File::create(&dest_path).unwrap();
+        dest.set_len(16 * CHUNK as u64).unwrap();
+        copy_sparse(&src, &dest, CHUNK as u64).unwrap();
+        let out = std::fs::read(&dest_path).unwrap();
+        assert_eq!(out[CHUNK + 5], 1);
+        assert_eq!(out[8 * CHUNK + 9], 2);
+        assert_eq!(out.iter().filter(|&&b| b != 0).count(), 2);
+        let allocated = std::fs::metadata(&dest_path).unwrap().blocks() * 512;
+        assert!(allocated <= 2 * CHUNK as u64, "{allocated} bytes allocated");
+    }
+}
