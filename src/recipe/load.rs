@@ -110,7 +110,8 @@ fn visible_name(path: &Path) -> Option<String> {
 }
 
 fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = fs_err::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut v: Vec<PathBuf> =
+        fs_err::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     v.sort();
     Ok(v)
 }
@@ -149,9 +150,10 @@ impl Validator<'_> {
         let mut spans = FieldSpans::default();
         let (slot, subslot) = self.slot(raw.slot.as_ref());
         let iuse = self.spec(raw.iuse.as_ref(), &mut spans.iuse, "IUSE", Iuse::parse).unwrap_or_default();
-        let required_use = self.spec(raw.required_use.as_ref(), &mut spans.required_use, "REQUIRED_USE", |s| {
-            RequiredUse::parse(s)
-        });
+        let required_use =
+            self.spec(raw.required_use.as_ref(), &mut spans.required_use, "REQUIRED_USE", |s| {
+                RequiredUse::parse(s)
+            });
         let depend = Depend {
             build: self.dep(raw.depend.build.as_ref(), &mut spans.build),
             host: self.dep(raw.depend.host.as_ref(), &mut spans.host),
@@ -182,7 +184,8 @@ impl Validator<'_> {
 
     /// Category, name and version from the path; the file name must be `<name>-<version>.toml`.
     fn identity(&mut self, found: &Found) -> (Option<Cpn>, Option<Version>) {
-        let parsed = Category::parse(&found.category).and_then(|c| Ok(Cpn::new(&c, &PackageName::parse(&found.package)?)));
+        let parsed = Category::parse(&found.category)
+            .and_then(|c| Ok(Cpn::new(&c, &PackageName::parse(&found.package)?)));
         let cpn = match parsed {
             Ok(c) => Some(c),
             Err(e) => {
@@ -212,8 +215,11 @@ impl Validator<'_> {
             Ok(v) => (cpn, Some(v)),
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(format!("file name `{stem}.toml` has an invalid version: {}", e.message))
-                        .in_path(&found.path),
+                    Diagnostic::error(format!(
+                        "file name `{stem}.toml` has an invalid version: {}",
+                        e.message
+                    ))
+                    .in_path(&found.path),
                 );
                 (cpn, None)
             }
@@ -287,15 +293,20 @@ impl Validator<'_> {
             let scheme_ok = ["http://", "https://", "file://"].iter().any(|s| u.get_ref().starts_with(s));
             if !scheme_ok {
                 self.diags.push(
-                    Diagnostic::error(format!("unsupported URL `{}`: use http://, https:// or file://", u.get_ref()))
-                        .at(self.file, u.span()),
+                    Diagnostic::error(format!(
+                        "unsupported URL `{}`: use http://, https:// or file://",
+                        u.get_ref()
+                    ))
+                    .at(self.file, u.span()),
                 );
                 ok = false;
             }
         }
         let file = match (&raw.file, urls.last()) {
             (Some(f), _) => Some((f.get_ref().clone(), f.span())),
-            (None, Some(u)) => u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span())),
+            (None, Some(u)) => {
+                u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span()))
+            }
             (None, None) => None,
         };
         let Some((file, fspan)) = file else {
@@ -333,8 +344,11 @@ impl Validator<'_> {
             let p = Path::new(d.get_ref());
             if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
                 self.diags.push(
-                    Diagnostic::error(format!("build dir `{}` must be a relative path inside WORKDIR", d.get_ref()))
-                        .at(self.file, d.span()),
+                    Diagnostic::error(format!(
+                        "build dir `{}` must be a relative path inside WORKDIR",
+                        d.get_ref()
+                    ))
+                    .at(self.file, d.span()),
                 );
             }
             d.get_ref().clone()
@@ -392,7 +406,8 @@ fn parse_owner(s: &str) -> Option<Owner> {
 fn value_span(text: &str, raw: &Spanned<String>) -> ValueSpan {
     let whole = raw.span();
     let literal = text.get(whole.clone()).unwrap_or("");
-    let base = literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
+    let base =
+        literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
     let base = base.or_else(|| raw.get_ref().is_empty().then_some(whole.start + 1));
     ValueSpan { whole, base }
 }
