@@ -12,35 +12,7 @@ pub const HELPERS: &str = include_str!("helpers.sh");
 /// The phases in the order they run.
 pub const PHASES: [&str; 4] = ["prepare", "configure", "compile", "install"];
 
-/// Which default phases a recipe starts from (`[build] system`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildSystem {
-    Autotools,
-    Make,
-    Cmake,
-    Meson,
-    None,
-}
-
-impl std::str::FromStr for BuildSystem {
-    type Err = UnknownBuildSystem;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "autotools" => Ok(Self::Autotools),
-            "make" => Ok(Self::Make),
-            "cmake" => Ok(Self::Cmake),
-            "meson" => Ok(Self::Meson),
-            "none" => Ok(Self::None),
-            _ => Err(UnknownBuildSystem(s.to_string())),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown build system `{0}`: expected autotools, make, cmake, meson or none")]
-pub struct UnknownBuildSystem(pub String);
+pub use crate::recipe::BuildSystem;
 
 /// The shell body of each phase; `None` means the phase does nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -389,14 +361,6 @@ mod tests {
             out.stderr
         );
         assert_eq!(out.stdout, "");
-    }
-
-    #[test]
-    fn build_systems_parse_from_their_recipe_names() {
-        assert_eq!("cmake".parse::<BuildSystem>(), Ok(BuildSystem::Cmake));
-        assert_eq!("none".parse::<BuildSystem>(), Ok(BuildSystem::None));
-        let err = "scons".parse::<BuildSystem>().unwrap_err().to_string();
-        assert_eq!(err, "unknown build system `scons`: expected autotools, make, cmake, meson or none");
     }
 
     #[test]

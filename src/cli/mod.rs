@@ -3,7 +3,10 @@
 //! Exit codes: 0 success; 1 the command ran and found problems (check errors, resolution failed,
 //! a build failed); 2 bad usage (clap's own).
 
+mod build;
+mod cache;
 mod check;
+mod explain;
 mod plan;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -65,6 +68,15 @@ pub enum Command {
     Resolve(plan::ResolveArgs),
     /// Print the plan as a Graphviz dot or JSON graph
     Graph(plan::GraphArgs),
+    /// Build every package of a profile's plan (and, unless --no-image, its disk image)
+    Build(build::BuildArgs),
+    /// Download and verify the sources a profile's plan needs
+    Fetch(build::FetchArgs),
+    /// Show a package's build key and what changed since the stored build of it
+    Explain(explain::ExplainArgs),
+    /// Inspect and maintain the binary package store
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -79,6 +91,19 @@ impl Global {
 
     pub fn profiles_dir(&self) -> PathBuf {
         self.profiles.clone().unwrap_or_else(|| PathBuf::from("profiles"))
+    }
+
+    /// The store: --cache, else $XDG_CACHE_HOME/ingot, else ~/.cache/ingot.
+    pub fn cache_dir(&self) -> PathBuf {
+        if let Some(c) = &self.cache {
+            return c.clone();
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(|| PathBuf::from(".cache"));
+        base.join("ingot")
     }
 
     pub fn color_stderr(&self) -> bool {
@@ -99,6 +124,10 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(&cli.global, a),
         Command::Resolve(a) => plan::resolve(&cli.global, a),
         Command::Graph(a) => plan::graph(&cli.global, a),
+        Command::Build(a) => build::build(&cli.global, a),
+        Command::Fetch(a) => build::fetch(&cli.global, a),
+        Command::Explain(a) => explain::run(&cli.global, a),
+        Command::Cache(c) => cache::run(&cli.global, c),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "ingot", &mut std::io::stdout());
             Ok(())

@@ -18,14 +18,8 @@ use crate::report::{Event, Outcome, Reporter};
 use download::Received;
 use place::Place;
 
-/// A distfile a recipe needs: its name in the distfiles directory, where it may be downloaded
-/// from, and its sha256.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    pub file: String,
-    pub urls: Vec<String>,
-    pub sha256: String,
-}
+/// A distfile a recipe needs (the recipe's type: name, URLs, sha256).
+pub use crate::recipe::Source;
 
 /// One place a distfile was looked for, and what happened there.
 #[derive(Debug, Clone, PartialEq, Eq)]

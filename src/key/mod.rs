@@ -1,6 +1,13 @@
 //! Build keys: a sha256 over everything that can change a package's output (DESIGN.md, "The build
 //! key"). Two builds with the same key produce interchangeable packages.
 
+mod compute;
+
+pub use compute::{
+    DEFAULT_SOURCE_DATE_EPOCH, Environment, Inputs, KeyError, KeyedPlan, compute, diff, key_of, sha256_hex,
+    tree_hash,
+};
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -123,6 +123,7 @@ pub enum BuildSystem {
     None,
 }
 
+/// The default phases come from `build::phases::default_phases`; the recipe only names the system.
 impl BuildSystem {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

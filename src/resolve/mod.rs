@@ -3,6 +3,7 @@
 //! blockers and REQUIRED_USE. When it cannot, the error names the packages and the chain that led
 //! to them.
 
+mod closure;
 mod error;
 mod order;
 mod solver;
@@ -59,6 +60,8 @@ pub struct Plan {
     pub order: Vec<NodeIndex>,
     /// What the roots came from: `world`, or `command line` for atoms given as arguments.
     pub root_label: &'static str,
+    /// Each node's index in `order` (indexed by node index), kept because closures ask often.
+    pub position: Vec<usize>,
 }
 
 impl Plan {
@@ -111,5 +114,9 @@ pub fn resolve(repo: &Repo, profile: &Profile, targets: &[Atom]) -> Result<Plan,
     let root_label = if targets.is_empty() { "world" } else { "command line" };
     let (graph, root_nodes) = solver::solve(repo, profile, &roots, root_label)?;
     let order = order::build_order(&graph)?;
-    Ok(Plan { graph, roots: root_nodes, order, root_label })
+    let mut position = vec![usize::MAX; graph.node_count()];
+    for (i, n) in order.iter().enumerate() {
+        position[n.index()] = i;
+    }
+    Ok(Plan { graph, roots: root_nodes, order, root_label, position })
 }

@@ -3,6 +3,7 @@
 //! last: the manifest's presence is the commit point), verified on every lookup, shared between
 //! concurrent ingot processes through file locks. See DESIGN.md, "The store".
 
+mod durations;
 mod error;
 mod gc;
 mod layout;

@@ -2,6 +2,7 @@
 //! `report::Reporter`.
 
 pub mod plan;
+pub mod progress;
 
 /// Sets up `tracing` logs on stderr: warnings by default, more with `-v`, none but errors with `-q`.
 pub fn init_logging(verbose: u8, quiet: bool) {

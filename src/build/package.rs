@@ -1,0 +1,316 @@
+//! Building one package: unpack its sources into WORKDIR, merge its build dependencies into SYSROOT
+//! and its host dependencies into the host root, run the phases in the sandbox, and pack DESTDIR
+//! into the store. Under the key's lock, so two processes never build one package twice.
+
+use super::phases::{self, PhaseContext, PhaseScripts};
+use super::sandbox::{self, SandboxSpec};
+use crate::key::{BuildKey, Inputs};
+use crate::recipe::Recipe;
+use crate::report::{Event, Reporter};
+use crate::store::{Binpkg, PackageMeta, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Everything needed to build one package, decided by the caller.
+pub struct BuildRequest<'a> {
+    pub recipe: &'a Recipe,
+    pub features: &'a BTreeSet<String>,
+    pub key: BuildKey,
+    pub inputs: &'a Inputs,
+    /// Packages merged into SYSROOT, in build order.
+    pub sysroot: Vec<Binpkg>,
+    /// Packages merged into the host root, in build order.
+    pub hostroot: Vec<Binpkg>,
+    /// The fetched, verified distfiles, in the recipe's source order.
+    pub distfiles: Vec<PathBuf>,
+    pub chost: String,
+    pub settings: crate::profile::BuildSettings,
+    pub jobs: usize,
+    /// Concatenated kernel config fragments, for recipes with `kernel_config = true`.
+    pub kernel_config: Option<Vec<u8>>,
+    pub source_date_epoch: u64,
+    /// `cat/name` of run-time dependencies, recorded in the manifest.
+    pub run_deps: Vec<String>,
+    /// A label for progress events.
+    pub task: String,
+}
+
+/// How a package came to be in the store.
+#[derive(Debug)]
+pub enum Built {
+    /// Built now, in this many seconds.
+    Fresh(Binpkg, Duration),
+    /// Another process built it while this one waited for the key's lock.
+    Cached(Binpkg),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{cpv}: {phase} phase failed ({status})\n{tail}\n  full log: {}", log.display())]
+    Phase { cpv: String, phase: String, status: String, tail: String, log: PathBuf },
+    #[error("{cpv}: {phase} phase could not run in the sandbox: {source}\n  log: {}", log.display())]
+    Sandbox { cpv: String, phase: String, log: PathBuf, source: Box<sandbox::SandboxError> },
+    #[error("{cpv}: unpacking source {}: {source}", file.display())]
+    Unpack { cpv: String, file: PathBuf, source: Box<crate::archive::ArchiveError> },
+    #[error("{cpv}: merging {dep} into the build's {root}: {source}")]
+    Sysroot { cpv: String, dep: String, root: &'static str, source: Box<StoreError> },
+    #[error("{cpv}: {source}")]
+    Store { cpv: String, source: Box<StoreError> },
+    #[error("{cpv}: {what}: {source}")]
+    Io { cpv: String, what: String, source: std::io::Error },
+}
+
+/// Lines of a failed phase's log shown with the error.
+const LOG_TAIL: usize = 30;
+
+/// Builds the package, or finds it already built by another process.
+pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Result<Built, BuildError> {
+    let cpv = req.recipe.cpv();
+    let store_err = |e: StoreError| BuildError::Store { cpv: cpv.clone(), source: Box::new(e) };
+    let _lock = store.lock(&req.key).map_err(store_err)?;
+    if let Some(pkg) = store.get(&req.key).map_err(store_err)? {
+        return Ok(Built::Cached(pkg));
+    }
+    let started = Instant::now();
+    let dirs = Dirs::create(store, &cpv)?;
+    let log_path = log_path(store, req);
+    let io = |what: &str| {
+        let cpv = cpv.clone();
+        let what = what.to_string();
+        move |source| BuildError::Io { cpv, what, source }
+    };
+    if let Some(parent) = log_path.parent() {
+        fs_err::create_dir_all(parent).map_err(io("creating the log directory"))?;
+    }
+    let mut log = File::create(&log_path).map_err(io(&format!("creating the log {}", log_path.display())))?;
+    step(reporter, req, "unpack");
+    unpack_sources(req, &dirs.work, &mut log).map_err(|failure| {
+        let (file, source) = *failure;
+        BuildError::Unpack { cpv: cpv.clone(), file, source: Box::new(source) }
+    })?;
+    step(reporter, req, "sysroot");
+    merge_roots(req, &dirs)?;
+    let mut env = phases::phase_env(&context(req));
+    if let Some(config) = &req.kernel_config {
+        fs_err::write(dirs.tmp.join("kernel.config"), config).map_err(io("writing the kernel config"))?;
+        env.insert("KERNEL_CONFIG".into(), format!("{}/kernel.config", sandbox::inside::TMPDIR));
+    }
+    let spec = SandboxSpec {
+        workdir: dirs.work.clone(),
+        destdir: dirs.image.clone(),
+        sysroot: dirs.sysroot.clone(),
+        hostroot: Some(dirs.host.clone()),
+        filesdir: req.recipe.origin.files_dir.clone(),
+        tmpdir: dirs.tmp.clone(),
+        env,
+        timeout: None,
+    };
+    for (phase, body) in phase_scripts(req.recipe).to_run() {
+        step(reporter, req, phase);
+        let _ = writeln!(log, ">>> ingot: {phase} phase of {cpv}");
+        let script = phases::script_for(phase, body);
+        let status = sandbox::run(&spec, &script, &mut log).map_err(|source| BuildError::Sandbox {
+            cpv: cpv.clone(),
+            phase: phase.into(),
+            log: log_path.clone(),
+            source: Box::new(source),
+        })?;
+        if !status.success() {
+            let _ = log.flush();
+            return Err(BuildError::Phase {
+                cpv,
+                phase: phase.into(),
+                status: describe(status),
+                tail: tail(&log_path, LOG_TAIL),
+                log: log_path,
+            });
+        }
+    }
+    step(reporter, req, "pack");
+    let elapsed = started.elapsed();
+    let meta = package_meta(req, elapsed);
+    let pkg = store.insert(&req.key, &dirs.image, meta).map_err(store_err)?;
+    Ok(Built::Fresh(pkg, elapsed))
+}
+
+/// The recipe's phases over its build system's defaults. Without a named system, Gentoo's
+/// defaults: configure when there is a `configure` script, make when there is a Makefile.
+pub fn phase_scripts(r: &Recipe) -> PhaseScripts {
+    let own = PhaseScripts {
+        prepare: r.build.prepare.clone(),
+        configure: r.build.configure.clone(),
+        compile: r.build.compile.clone(),
+        install: r.build.install.clone(),
+    };
+    let defaults = match r.build.system {
+        Some(system) => phases::default_phases(system),
+        None => PhaseScripts {
+            prepare: None,
+            configure: Some("if [ -x ./configure ]; then econf; fi".into()),
+            compile: Some("if [ -f Makefile ] || [ -f makefile ] || [ -f GNUmakefile ]; then emake; fi".into()),
+            install: Some(
+                "if [ -f Makefile ] || [ -f makefile ] || [ -f GNUmakefile ]; then emake DESTDIR=\"$DESTDIR\" install; fi"
+                    .into(),
+            ),
+        },
+    };
+    own.or_defaults(defaults)
+}
+
+fn context(req: &BuildRequest) -> PhaseContext {
+    let r = req.recipe;
+    let revision = r.version.revision().and_then(|s| s.parse().ok()).unwrap_or(0);
+    PhaseContext {
+        category: r.cpn.category().to_string(),
+        name: r.cpn.package().to_string(),
+        version: r.version.without_revision().to_string(),
+        revision,
+        use_enabled: req.features.iter().cloned().collect(),
+        iuse: r.iuse.flags().iter().map(|f| f.name.to_string()).collect(),
+        jobs: req.jobs,
+        chost: req.chost.clone(),
+        cflags: req.settings.cflags.clone(),
+        cxxflags: req.settings.cxxflags.clone(),
+        ldflags: req.settings.ldflags.clone(),
+        extra_env: req.settings.env.clone(),
+        source_date_epoch: req.source_date_epoch,
+        s_dir: r.build.dir.clone(),
+    }
+}
+
+fn package_meta(req: &BuildRequest, elapsed: Duration) -> PackageMeta {
+    let r = req.recipe;
+    let mut owners = BTreeMap::new();
+    for (path, o) in &r.build.owners {
+        owners.insert(path.clone(), (o.uid, o.gid));
+    }
+    PackageMeta {
+        atom: r.cpn.to_string(),
+        version: r.version.to_string(),
+        slot: match &r.subslot {
+            Some(s) => format!("{}/{s}", r.slot),
+            None => r.slot.clone(),
+        },
+        features: req.features.iter().cloned().collect(),
+        run_deps: req.run_deps.clone(),
+        inputs: req.inputs.clone(),
+        build_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        source_date_epoch: req.source_date_epoch,
+        owners,
+        nodes: Vec::new(),
+    }
+}
+
+/// The per-build directories, under one locked temporary entry of the store that is removed when
+/// the build ends (or by `ingot cache gc` after a crash).
+struct Dirs {
+    _entry: crate::store::TempEntry,
+    work: PathBuf,
+    image: PathBuf,
+    sysroot: PathBuf,
+    host: PathBuf,
+    tmp: PathBuf,
+}
+
+impl Dirs {
+    fn create(store: &Store, cpv: &str) -> Result<Dirs, BuildError> {
+        let entry = store
+            .temp_entry(&format!("build-{}-", cpv.replace('/', "_")))
+            .map_err(|e| BuildError::Store { cpv: cpv.into(), source: Box::new(e) })?;
+        let root = entry.path().to_path_buf();
+        let sub = |name: &str| -> Result<PathBuf, BuildError> {
+            let p = root.join(name);
+            fs_err::create_dir_all(&p).map_err(|source| BuildError::Io {
+                cpv: cpv.into(),
+                what: format!("creating {}", p.display()),
+                source,
+            })?;
+            Ok(p)
+        };
+        Ok(Dirs {
+            work: sub("work")?,
+            image: sub("image")?,
+            sysroot: sub("sysroot")?,
+            host: sub("host")?,
+            tmp: sub("tmp")?,
+            _entry: entry,
+        })
+    }
+}
+
+fn merge_roots(req: &BuildRequest, dirs: &Dirs) -> Result<(), BuildError> {
+    for (root, pkgs, dir) in
+        [("SYSROOT", &req.sysroot, &dirs.sysroot), ("host root", &req.hostroot, &dirs.host)]
+    {
+        for pkg in pkgs {
+            pkg.unpack(dir).map_err(|e| BuildError::Sysroot {
+                cpv: req.recipe.cpv(),
+                dep: pkg.manifest.package(),
+                root,
+                source: Box::new(e),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Tarballs are extracted into WORKDIR (refusing hostile entries); other files are copied there.
+/// A source that could not be unpacked, and why.
+type UnpackFailure = (PathBuf, crate::archive::ArchiveError);
+
+fn unpack_sources(req: &BuildRequest, work: &Path, log: &mut File) -> Result<(), Box<UnpackFailure>> {
+    let limits = crate::archive::Limits::default();
+    for file in &req.distfiles {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let _ = writeln!(log, ">>> ingot: unpacking {name}");
+        if is_tarball(&name) {
+            crate::archive::extract(file, work, &limits).map_err(|e| Box::new((file.clone(), e)))?;
+        } else {
+            std::fs::copy(file, work.join(&name)).map_err(|e| {
+                (file.clone(), crate::archive::ArchiveError::Read { archive: file.clone(), source: e })
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn is_tarball(name: &str) -> bool {
+    [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tzst"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+fn log_path(store: &Store, req: &BuildRequest) -> PathBuf {
+    let r = req.recipe;
+    let key = req.key.to_string();
+    store.logs_dir().join(r.cpn.category()).join(format!(
+        "{}-{}-{}.log",
+        r.cpn.package(),
+        r.version,
+        &key[..12]
+    ))
+}
+
+fn step(reporter: &dyn Reporter, req: &BuildRequest, step: &str) {
+    reporter.event(Event::TaskStep { id: req.task.clone(), step: step.into() });
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => status.to_string(),
+    }
+}
+
+/// The last `n` lines of a log, indented.
+fn tail(path: &Path, n: usize) -> String {
+    let Ok(f) = File::open(path) else { return String::new() };
+    let lines: Vec<String> = std::io::BufReader::new(f).lines().map_while(Result::ok).collect();
+    let start = lines.len().saturating_sub(n);
+    lines[start..].iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,173 @@
+//! `ingot build` and `ingot fetch`.
+
+use super::plan::plan_for;
+use super::{CmdResult, Failure, Global};
+use crate::build::schedule::{self, Summary};
+use crate::fetch::Fetcher;
+use crate::key::{self, Environment, KeyedPlan};
+use crate::profile::Profile;
+use crate::resolve::Plan;
+use crate::store::Store;
+use crate::ui::progress::{Mode, Progress, human_duration};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Profile name (under --profiles) or path
+    pub profile: String,
+    /// Packages to build instead of the profile's world
+    pub atoms: Vec<String>,
+    /// Build the packages only; do not stage, configure or make the image
+    #[arg(long)]
+    pub no_image: bool,
+    /// Parallel jobs in total, split between concurrent builds (default: the number of cores)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep building packages that do not depend on a failed one
+    #[arg(short, long)]
+    pub keep_going: bool,
+    /// Print progress as JSON events and the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// Profile name (under --profiles) or path
+    pub profile: String,
+    /// Packages to fetch for instead of the profile's world
+    pub atoms: Vec<String>,
+    /// Also fetch sources of packages already in the store
+    #[arg(long)]
+    pub all: bool,
+    /// Parallel downloads
+    #[arg(short, long, value_name = "N", default_value = "4")]
+    pub jobs: usize,
+    /// Print progress as JSON events
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Everything a command that builds needs: the plan, its keys, the store and the fetcher.
+pub struct Prepared {
+    pub profile: Profile,
+    pub plan: Plan,
+    pub env: Environment,
+    pub keyed: KeyedPlan,
+    pub store: Store,
+    pub fetcher: Fetcher,
+}
+
+pub fn prepare(g: &Global, profile: &str, atoms: &[String]) -> Result<Prepared, Failure> {
+    let (_, profile, plan) = plan_for(g, profile, atoms)?;
+    let env = Environment::detect()?;
+    let keyed = key::compute(&plan, &profile, &env)?;
+    let store = Store::open(&g.cache_dir())?;
+    let distdir = g.distdir.clone().unwrap_or_else(|| store.distdir());
+    let fetcher = Fetcher::new(distdir, profile.mirrors.clone());
+    Ok(Prepared { profile, plan, env, keyed, store, fetcher })
+}
+
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)).max(1)
+}
+
+pub fn build(g: &Global, a: &BuildArgs) -> CmdResult {
+    let p = prepare(g, &a.profile, &a.atoms)?;
+    let progress = Progress::new(Mode::pick(a.json, g.quiet));
+    let summary = build_packages(&p, jobs(a.jobs), a.keep_going, &progress);
+    progress.finish();
+    report(&p, &summary, a.json, g);
+    if !summary.ok() {
+        return Err(Failure::Reported);
+    }
+    if !a.no_image {
+        return Err(Failure::Error("making the image is not available yet: use --no-image".into()));
+    }
+    Ok(())
+}
+
+pub fn build_packages(p: &Prepared, jobs: usize, keep_going: bool, progress: &Progress) -> Summary {
+    let inputs = schedule::Inputs {
+        plan: &p.plan,
+        keyed: &p.keyed,
+        profile: &p.profile,
+        store: &p.store,
+        fetcher: &p.fetcher,
+        substitute: None,
+    };
+    let opts = schedule::Options { jobs, keep_going, source_date_epoch: p.env.source_date_epoch };
+    schedule::run(&inputs, &opts, progress)
+}
+
+fn report(p: &Prepared, s: &Summary, json: bool, g: &Global) {
+    let names = |v: &mut dyn Iterator<Item = petgraph::graph::NodeIndex>| -> Vec<String> {
+        let mut out: Vec<String> = v.map(|n| p.plan.get(n).cpv()).collect();
+        out.sort();
+        out
+    };
+    let color = g.color_stderr();
+    for (n, e) in &s.failed {
+        let _ = n;
+        crate::ui::print_error(e, color);
+    }
+    if json {
+        let out = json!({
+            "built": names(&mut s.built.iter().copied()),
+            "reused": names(&mut s.cached.iter().copied()),
+            "substituted": s.substituted.iter().map(|(n, r)| json!({"package": p.plan.get(*n).cpv(), "from": r})).collect::<Vec<_>>(),
+            "failed": names(&mut s.failed.iter().map(|(n, _)| *n)),
+            "skipped": names(&mut s.skipped.iter().copied()),
+            "wall_seconds": (s.wall.as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        println!("{out}");
+        return;
+    }
+    let mut line = format!("built {}, reused {} from the store", s.built.len(), s.cached.len());
+    if !s.substituted.is_empty() {
+        let mut by_remote: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (_, r) in &s.substituted {
+            *by_remote.entry(r.as_str()).or_default() += 1;
+        }
+        let parts: Vec<String> = by_remote.iter().map(|(r, c)| format!("{c} from {r}")).collect();
+        line.push_str(&format!(", substituted {}", parts.join(", ")));
+    }
+    if !s.failed.is_empty() {
+        line.push_str(&format!(", failed {}", s.failed.len()));
+    }
+    if !s.skipped.is_empty() {
+        line.push_str(&format!(", skipped {}", s.skipped.len()));
+    }
+    println!("{line} in {}", human_duration(s.wall));
+}
+
+pub fn fetch(g: &Global, a: &FetchArgs) -> CmdResult {
+    let p = prepare(g, &a.profile, &a.atoms)?;
+    let mut sources = Vec::new();
+    let mut seen = BTreeSet::new();
+    for &n in &p.plan.order {
+        if !a.all && p.store.get(&p.keyed.key(n)).ok().flatten().is_some() {
+            continue;
+        }
+        for s in &p.plan.get(n).recipe.sources {
+            if seen.insert(s.file.clone()) {
+                sources.push(s.clone());
+            }
+        }
+    }
+    let progress = Progress::new(Mode::pick(a.json, g.quiet));
+    progress.event(crate::report::Event::StageStarted {
+        stage: "fetch".into(),
+        total: Some(sources.len() as u64),
+    });
+    let result = p.fetcher.fetch_all(&sources, a.jobs.max(1), &progress);
+    progress.finish();
+    let paths = result?;
+    if !a.json {
+        println!("{} distfiles present in {}", paths.len(), p.fetcher.distdir().display());
+    }
+    Ok(())
+}
+
+use crate::report::Reporter as _;
