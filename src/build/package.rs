@@ -93,7 +93,7 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     })?;
     step(reporter, req, "sysroot");
     merge_roots(req, &dirs)?;
-    let mut env = phases::phase_env(&context(req));
+    let mut env = phases::phase_env(&context(req, &dirs.work));
     if let Some(config) = &req.kernel_config {
         fs_err::write(dirs.tmp.join("kernel.config"), config).map_err(io("writing the kernel config"))?;
         env.insert("KERNEL_CONFIG".into(), format!("{}/kernel.config", sandbox::inside::TMPDIR));
@@ -160,8 +160,14 @@ pub fn phase_scripts(r: &Recipe) -> PhaseScripts {
     own.or_defaults(defaults)
 }
 
-fn context(req: &BuildRequest) -> PhaseContext {
+fn context(req: &BuildRequest, work: &Path) -> PhaseContext {
     let r = req.recipe;
+    // As in EAPI 4+: without sources there is nothing to unpack, so a missing $S means WORKDIR.
+    let s_dir = if r.sources.is_empty() && !work.join(&r.build.dir).is_dir() {
+        String::new()
+    } else {
+        r.build.dir.clone()
+    };
     let revision = r.version.revision().and_then(|s| s.parse().ok()).unwrap_or(0);
     PhaseContext {
         category: r.cpn.category().to_string(),
@@ -177,7 +183,7 @@ fn context(req: &BuildRequest) -> PhaseContext {
         ldflags: req.settings.ldflags.clone(),
         extra_env: req.settings.env.clone(),
         source_date_epoch: req.source_date_epoch,
-        s_dir: r.build.dir.clone(),
+        s_dir,
     }
 }
 

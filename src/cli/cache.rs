@@ -23,7 +23,8 @@ pub enum CacheCommand {
     /// Remove packages that the given profiles no longer need, or that were unused for a while
     Gc {
         /// Keep what these profiles' plans need (everything else goes)
-        profiles: Vec<String>,
+        #[arg(value_name = "PROFILE")]
+        keep: Vec<String>,
         /// Remove packages not used for this long (`30d`, `12h`, `90m`)
         #[arg(long, value_name = "AGE", value_parser = parse_age)]
         older_than: Option<Duration>,
@@ -34,7 +35,7 @@ pub fn run(g: &Global, c: &CacheCommand) -> CmdResult {
     match c {
         CacheCommand::Ls { json } => ls(g, *json),
         CacheCommand::Verify { json } => verify(g, *json),
-        CacheCommand::Gc { profiles, older_than } => gc(g, profiles, *older_than),
+        CacheCommand::Gc { keep, older_than } => gc(g, keep, *older_than),
     }
 }
 

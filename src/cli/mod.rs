@@ -156,3 +156,13 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for Failure {
 }
 
 pub type CmdResult = Result<(), Failure>;
+
+#[cfg(test)]
+mod tests {
+    /// clap checks argument definitions (clashing ids, bad defaults) only when asked or at use.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -24,10 +24,16 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 /// Prints an error and its cause chain to stderr.
 pub fn print_error(e: &(dyn std::error::Error + 'static), color: bool) {
     let (red, bold, reset) = if color { ("\x1b[1;31m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
-    eprintln!("{red}error{reset}{bold}: {e}{reset}");
+    let mut shown = e.to_string();
+    eprintln!("{red}error{reset}{bold}: {shown}{reset}");
     let mut cause = e.source();
     while let Some(c) = cause {
-        eprintln!("  caused by: {c}");
+        // Many errors already quote their cause in their own message.
+        let text = c.to_string();
+        if !shown.contains(&text) {
+            eprintln!("  caused by: {text}");
+            shown.push_str(&text);
+        }
         cause = c.source();
     }
 }

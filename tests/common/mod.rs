@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 /// The repository's fixture directory.
+pub mod pkgtree;
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
