@@ -27,8 +27,9 @@ impl Rng {
 }
 
 const FLAGS: &[&str] = &[
-    "ssl", "ipv6", "nls", "doc", "test", "static", "debug", "zlib", "X", "gtk", "qt5", "python", "lua", "pam",
-    "acl", "xattr", "threads", "unicode", "readline", "ncurses", "udev", "systemd", "lzma", "bzip2", "zstd",
+    "ssl", "ipv6", "nls", "doc", "test", "static", "debug", "zlib", "X", "gtk", "qt5", "python", "lua",
+    "pam", "acl", "xattr", "threads", "unicode", "readline", "ncurses", "udev", "systemd", "lzma", "bzip2",
+    "zstd",
 ];
 
 struct Pkg {
@@ -43,15 +44,22 @@ fn main() {
     let count: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42);
     let mut rng = Rng(seed | 1);
-    let cats: Vec<String> = (0..150).map(|i| format!("{}-{}", ["app", "dev", "sys", "net", "media", "x11"][i % 6], i)).collect();
+    let cats: Vec<String> =
+        (0..150).map(|i| format!("{}-{}", ["app", "dev", "sys", "net", "media", "x11"][i % 6], i)).collect();
     let mut pkgs: Vec<Pkg> = Vec::new();
     let mut recipes = 0;
     while recipes < count {
         let i = pkgs.len();
         let nver = 1 + rng.below(3).min(count - recipes - 1);
         let versions = (0..nver).map(|v| version(&mut rng, v)).collect::<Vec<_>>();
-        let iuse = (0..rng.below(7)).map(|_| FLAGS[rng.below(FLAGS.len())]).collect::<std::collections::BTreeSet<_>>();
-        pkgs.push(Pkg { cpn: format!("{}/pkg{i}", cats[rng.below(cats.len())]), versions, iuse: iuse.into_iter().collect() });
+        let iuse = (0..rng.below(7))
+            .map(|_| FLAGS[rng.below(FLAGS.len())])
+            .collect::<std::collections::BTreeSet<_>>();
+        pkgs.push(Pkg {
+            cpn: format!("{}/pkg{i}", cats[rng.below(cats.len())]),
+            versions,
+            iuse: iuse.into_iter().collect(),
+        });
         recipes += nver;
     }
     let recipes_dir = out.join("recipes");
@@ -64,14 +72,33 @@ fn main() {
             let mut t = String::new();
             let _ = writeln!(t, "description = \"Synthetic package {i}\"\nlicense = \"MIT\"");
             if !p.iuse.is_empty() {
-                let iuse: Vec<String> = p.iuse.iter().enumerate().map(|(k, f)| if k % 3 == 0 { format!("+{f}") } else { f.to_string() }).collect();
+                let iuse: Vec<String> = p
+                    .iuse
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| if k % 3 == 0 { format!("+{f}") } else { f.to_string() })
+                    .collect();
                 let _ = writeln!(t, "iuse = \"{}\"", iuse.join(" "));
             }
-            if p.iuse.len() >= 2 && rng.chance(10) {
-                let _ = writeln!(t, "required_use = \"?? ( {} {} )\"", p.iuse[0], p.iuse[1]);
+            // Only flags that are off by default and not set by the bench profile, so the
+            // constraint holds as generated.
+            let free: Vec<&str> = p
+                .iuse
+                .iter()
+                .enumerate()
+                .filter(|(k, f)| k % 3 != 0 && !["ssl", "ipv6"].contains(*f))
+                .map(|(_, f)| *f)
+                .collect();
+            if free.len() >= 2 && rng.chance(10) {
+                let _ = writeln!(t, "required_use = \"?? ( {} {} )\"", free[0], free[1]);
             }
             let _ = writeln!(t, "\n[depend]\nbuild = \"{deps_build}\"\nrun = \"{deps_run}\"");
-            let _ = writeln!(t, "\n[[source]]\nurls = [\"https://example.invalid/{}-{v}.tar.gz\"]\nsha256 = \"{}\"", name(&p.cpn), "0".repeat(64));
+            let _ = writeln!(
+                t,
+                "\n[[source]]\nurls = [\"https://example.invalid/{}-{v}.tar.gz\"]\nsha256 = \"{}\"",
+                name(&p.cpn),
+                "0".repeat(64)
+            );
             let _ = writeln!(t, "\n[build]\nsystem = \"autotools\"");
             write(&recipes_dir.join(&p.cpn).join(format!("{}-{v}.toml", name(&p.cpn))), &t);
         }
@@ -83,7 +110,8 @@ fn main() {
     }
     world.sort();
     world.dedup();
-    let profile = format!("world = [{}]\n\n[make]\nuse = \"ssl ipv6 -doc -test\"\ncflags = \"-O2 -pipe\"\n", world.join(", "));
+    let profile =
+        format!("world = [{}]\n\n[make]\nuse = \"ssl ipv6\"\ncflags = \"-O2 -pipe\"\n", world.join(", "));
     write(&out.join("profiles/bench/profile.toml"), &profile);
     println!("{} packages, {recipes} recipes in {}", pkgs.len(), out.display());
 }

@@ -21,9 +21,15 @@ fn lint_recipe(repo: &Repo, r: &Recipe) -> Vec<Diagnostic> {
         let mut atoms = Vec::new();
         walk(r.depend.get(kind).nodes(), &mut |node| match node {
             DepNode::Atom(a) => atoms.push(a.clone()),
-            DepNode::UseCond { flag, .. } if !r.iuse.contains(flag) => out.push(
-                warn_at(r, span, flag, format!("flag `{flag}` is used in a {} dependency condition but is not in IUSE", kind.as_str())),
-            ),
+            DepNode::UseCond { flag, .. } if !r.iuse.contains(flag) => out.push(warn_at(
+                r,
+                span,
+                flag,
+                format!(
+                    "flag `{flag}` is used in a {} dependency condition but is not in IUSE",
+                    kind.as_str()
+                ),
+            )),
             _ => {}
         });
         for a in atoms {
@@ -41,15 +47,28 @@ fn lint_recipe(repo: &Repo, r: &Recipe) -> Vec<Diagnostic> {
     out
 }
 
-fn lint_atom(repo: &Repo, r: &Recipe, kind: DepKind, span: Option<&ValueSpan>, a: &Atom, out: &mut Vec<Diagnostic>) {
+fn lint_atom(
+    repo: &Repo,
+    r: &Recipe,
+    kind: DepKind,
+    span: Option<&ValueSpan>,
+    a: &Atom,
+    out: &mut Vec<Diagnostic>,
+) {
     let text = a.to_string();
     if !repo.contains(a.cpn()) {
-        out.push(warn_at(r, span, &text, format!("{} dependency `{text}` names a package not in the tree", kind.as_str())));
+        out.push(warn_at(
+            r,
+            span,
+            &text,
+            format!("{} dependency `{text}` names a package not in the tree", kind.as_str()),
+        ));
         return;
     }
     for ud in a.use_deps() {
         if ud.conditional_flag().is_some() && !r.iuse.contains(ud.flag()) {
-            let msg = format!("USE dependency in `{text}` is conditional on `{}`, which is not in IUSE", ud.flag());
+            let msg =
+                format!("USE dependency in `{text}` is conditional on `{}`, which is not in IUSE", ud.flag());
             out.push(warn_at(r, span, &text, msg));
         }
         let known = repo.versions(a.cpn()).any(|(_, t)| t.iuse.contains(ud.flag()));
@@ -84,8 +103,12 @@ pub fn lint_profile(repo: &Repo, p: &Profile) -> Vec<Diagnostic> {
         for t in &pc.use_ {
             let (UseToken::On(f) | UseToken::Off(f)) = t else { continue };
             if !repo.versions(pc.atom.cpn()).any(|(_, r)| r.iuse.contains(f)) {
-                let d = Diagnostic::warning(format!("{}: flag `{f}` is not in IUSE of {}", pc.setting.key, pc.atom.cpn()))
-                    .at(&pc.setting.file, pc.setting.span.clone());
+                let d = Diagnostic::warning(format!(
+                    "{}: flag `{f}` is not in IUSE of {}",
+                    pc.setting.key,
+                    pc.atom.cpn()
+                ))
+                .at(&pc.setting.file, pc.setting.span.clone());
                 out.push(d);
             }
         }

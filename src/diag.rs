@@ -137,9 +137,9 @@ impl Diagnostic {
         if let (Some(file), Some(span)) = (&self.file, &self.span) {
             let path = file.path.to_string_lossy().into_owned();
             let span = clamp(&file.text, span.clone());
-            let mut snippet = Snippet::source(file.text.as_str()).path(path).annotation(
-                AnnotationKind::Primary.span(span).label(self.label.as_deref().unwrap_or("")),
-            );
+            let mut snippet = Snippet::source(file.text.as_str())
+                .path(path)
+                .annotation(AnnotationKind::Primary.span(span).label(self.label.as_deref().unwrap_or("")));
             for (range, label) in &self.related {
                 snippet = snippet
                     .annotation(AnnotationKind::Context.span(clamp(&file.text, range.clone())).label(label));

@@ -5,7 +5,13 @@ use common::{ingot_in, stderr, stdout, write_tree};
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec!["--help"], vec!["check", "--help"], vec!["resolve", "--help"], vec!["graph", "--help"], vec!["completions", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["check", "--help"],
+        vec!["resolve", "--help"],
+        vec!["graph", "--help"],
+        vec!["completions", "--help"],
+    ] {
         let out = assert_cmd::cargo::cargo_bin_cmd!("ingot").args(&cmd).output().unwrap();
         assert!(out.status.success(), "{cmd:?}");
         assert!(stdout(&out).contains("Usage: ingot"), "{cmd:?}: {}", stdout(&out));
@@ -22,7 +28,9 @@ fn completions_are_generated_for_bash() {
 #[test]
 fn later_trees_override_the_same_version_and_add_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let recipe = |desc: &str, iuse: &str| format!("description = \"{desc}\"\niuse = \"{iuse}\"\n[build]\nsystem = \"none\"\n");
+    let recipe = |desc: &str, iuse: &str| {
+        format!("description = \"{desc}\"\niuse = \"{iuse}\"\n[build]\nsystem = \"none\"\n")
+    };
     let base_pkg = recipe("base", "");
     let overlay_pkg = recipe("overlay", "+extra");
     let base_newer = recipe("base", "");

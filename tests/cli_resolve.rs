@@ -63,7 +63,10 @@ fn any_of_takes_the_first_alternative_otherwise() {
 #[test]
 fn atoms_on_the_command_line_replace_world() {
     let out = resolve_ok("ok", &["=dev-libs/zlib-1.2.13"]);
-    assert_eq!(out, "sys-libs/libc-1.0 [0] USE=\"-debug -static\"\ndev-libs/zlib-1.2.13 [0] USE=\"-minizip\"\n");
+    assert_eq!(
+        out,
+        "sys-libs/libc-1.0 [0] USE=\"-debug -static\"\ndev-libs/zlib-1.2.13 [0] USE=\"-minizip\"\n"
+    );
 }
 
 #[test]
@@ -130,7 +133,10 @@ fn required_use_failure_says_which_constraint_and_why() {
 #[test]
 fn build_cycle_prints_the_whole_cycle() {
     let err = resolve_err("build-cycle");
-    assert!(err.contains("dev-util/aa-1.0 -> dev-util/bb-1.0 -> dev-util/cc-1.0 -> dev-util/aa-1.0"), "{err}");
+    assert!(
+        err.contains("dev-util/aa-1.0 -> dev-util/bb-1.0 -> dev-util/cc-1.0 -> dev-util/aa-1.0"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -172,17 +178,36 @@ fn graph_dot_styles_edges_by_kind() {
     assert!(out.status.success());
     let dot = stdout(&out);
     assert!(dot.starts_with("digraph \"ok\" {"), "{dot}");
-    assert!(dot.contains("\"dev-libs/curl-8.5.0\" -> \"dev-libs/ssl-3.0\" [style=solid, label=\"build\"];"), "{dot}");
-    assert!(dot.contains("\"dev-libs/curl-8.5.0\" -> \"dev-libs/ssl-3.0\" [style=dotted, label=\"run\"];"), "{dot}");
-    assert!(dot.contains("\"sys-apps/posta-1.0\" -> \"sys-apps/postb-1.0\" [style=bold, color=grey, label=\"post\"];"), "{dot}");
+    assert!(
+        dot.contains("\"dev-libs/curl-8.5.0\" -> \"dev-libs/ssl-3.0\" [style=solid, label=\"build\"];"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"dev-libs/curl-8.5.0\" -> \"dev-libs/ssl-3.0\" [style=dotted, label=\"run\"];"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(
+            "\"sys-apps/posta-1.0\" -> \"sys-apps/postb-1.0\" [style=bold, color=grey, label=\"post\"];"
+        ),
+        "{dot}"
+    );
 }
 
 #[test]
 fn graph_json_has_nodes_and_typed_edges() {
     let out = ingot("tree").args(["graph", "ok", "--format", "json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "net-misc/sshd-9.6" && n["root"] == true));
-    assert!(v["edges"].as_array().unwrap().iter().any(|e| e["from"] == "sys-apps/posta-1.0" && e["kind"] == "post"));
+    assert!(
+        v["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "net-misc/sshd-9.6" && n["root"] == true)
+    );
+    assert!(
+        v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["from"] == "sys-apps/posta-1.0" && e["kind"] == "post")
+    );
 }
 
 #[test]

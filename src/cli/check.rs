@@ -31,7 +31,11 @@ pub fn run(g: &Global, a: &CheckArgs) -> CmdResult {
             d.severity = Severity::Error;
         }
     }
-    diags.sort_by(|x, y| x.file_path().cmp(&y.file_path()).then(x.span.as_ref().map(|s| s.start).cmp(&y.span.as_ref().map(|s| s.start))));
+    diags.sort_by(|x, y| {
+        x.file_path()
+            .cmp(&y.file_path())
+            .then(x.span.as_ref().map(|s| s.start).cmp(&y.span.as_ref().map(|s| s.start)))
+    });
     diags.dedup_by(|x, y| x.headline() == y.headline());
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "ingot", version, about = "Compile Gentoo-style recipes and hardware profiles into reproducible bootable disk images")]
+#[command(
+    name = "ingot",
+    version,
+    about = "Compile Gentoo-style recipes and hardware profiles into reproducible bootable disk images"
+)]
 #[command(propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]

@@ -69,7 +69,11 @@ pub fn plan_for(g: &Global, profile: &str, atoms: &[String]) -> Result<(Repo, Pr
         match Atom::parse(a) {
             Ok(atom) => targets.push(atom),
             Err(e) => {
-                eprintln!("{}", Diagnostic::error(format!("invalid atom `{a}` on the command line: {}", e.message)).render(color));
+                eprintln!(
+                    "{}",
+                    Diagnostic::error(format!("invalid atom `{a}` on the command line: {}", e.message))
+                        .render(color)
+                );
                 return Err(Failure::Reported);
             }
         }

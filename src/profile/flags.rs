@@ -31,11 +31,20 @@ pub fn parse_tokens(s: &str) -> Result<Vec<UseToken>, (std::ops::Range<usize>, S
     Ok(out)
 }
 
-fn check_flag(flag: &str, tok: &str, span: &std::ops::Range<usize>) -> Result<String, (std::ops::Range<usize>, String)> {
+fn check_flag(
+    flag: &str,
+    tok: &str,
+    span: &std::ops::Range<usize>,
+) -> Result<String, (std::ops::Range<usize>, String)> {
     if is_flag_name(flag) {
         Ok(flag.to_string())
     } else {
-        Err((span.clone(), format!("invalid USE flag `{tok}`: flags are letters, digits and `+_@-`, starting with a letter or digit")))
+        Err((
+            span.clone(),
+            format!(
+                "invalid USE flag `{tok}`: flags are letters, digits and `+_@-`, starting with a letter or digit"
+            ),
+        ))
     }
 }
 

@@ -16,9 +16,9 @@ const FILE_NAME: &str = "profile.toml";
 
 /// Loads the profile named `name` (a directory under `profiles_dir`) or at the path `name`.
 pub fn load(profiles_dir: &Path, name: &str) -> Result<Profile, Diagnostics> {
-    let dir = locate(profiles_dir, name).map_err(|d| Diagnostics(vec![d]))?;
+    let dir = locate(profiles_dir, name).map_err(|d| Diagnostics(vec![*d]))?;
     let mut layers = Vec::new();
-    read_chain(&dir, &mut Vec::new(), &mut layers).map_err(|d| Diagnostics(vec![d]))?;
+    read_chain(&dir, &mut Vec::new(), &mut layers).map_err(|d| Diagnostics(vec![*d]))?;
     let display = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned());
     let mut m = Merger::default();
     for layer in &layers {
@@ -46,7 +46,7 @@ pub fn discover(profiles_dir: &Path) -> Vec<String> {
     out
 }
 
-fn locate(profiles_dir: &Path, name: &str) -> Result<PathBuf, Diagnostic> {
+fn locate(profiles_dir: &Path, name: &str) -> Result<PathBuf, Box<Diagnostic>> {
     let by_name = profiles_dir.join(name);
     if by_name.join(FILE_NAME).is_file() {
         return Ok(by_name);
@@ -67,7 +67,7 @@ fn locate(profiles_dir: &Path, name: &str) -> Result<PathBuf, Diagnostic> {
     if !known.is_empty() {
         d = d.note(format!("profiles under {}: {}", profiles_dir.display(), known.join(", ")));
     }
-    Err(d)
+    Err(Box::new(d))
 }
 
 struct Layer {
@@ -78,41 +78,45 @@ struct Layer {
 
 /// Depth-first, parents before children; a profile reached twice (a diamond) is read once, at its
 /// first place. A profile that is its own ancestor is an error naming the cycle.
-fn read_chain(dir: &Path, stack: &mut Vec<PathBuf>, out: &mut Vec<Layer>) -> Result<(), Diagnostic> {
+fn read_chain(dir: &Path, stack: &mut Vec<PathBuf>, out: &mut Vec<Layer>) -> Result<(), Box<Diagnostic>> {
     let path = dir.join(FILE_NAME);
     let canon = fs_err::canonicalize(dir)
-        .map_err(|e| Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path))?;
+        .map_err(|e| Box::new(Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path)))?;
     if let Some(pos) = stack.iter().position(|p| *p == canon) {
         let mut cycle: Vec<String> = stack[pos..].iter().map(|p| p.display().to_string()).collect();
         cycle.push(canon.display().to_string());
-        return Err(Diagnostic::error("profile parents form a cycle")
-            .in_path(&path)
-            .note(format!("cycle: {}", cycle.join(" -> "))));
+        return Err(Box::new(
+            Diagnostic::error("profile parents form a cycle")
+                .in_path(&path)
+                .note(format!("cycle: {}", cycle.join(" -> "))),
+        ));
     }
     if out.iter().any(|l| fs_err::canonicalize(&l.dir).ok().as_ref() == Some(&canon)) {
         return Ok(());
     }
-    let text =
-        fs_err::read_to_string(&path).map_err(|e| Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path))?;
+    let text = fs_err::read_to_string(&path)
+        .map_err(|e| Box::new(Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path)))?;
     let file = SourceFile::new(path.clone(), text);
     let data: ProfileFile = toml::from_str(&file.text).map_err(|e| {
         let d = Diagnostic::error(e.message().trim_end().to_string()).in_file(&file);
-        match e.span() {
+        Box::new(match e.span() {
             Some(s) => d.at(&file, s),
             None => d,
-        }
+        })
     })?;
     stack.push(canon);
     for parent in &data.parents {
         let pdir = dir.join(parent.get_ref());
         if !pdir.join(FILE_NAME).is_file() {
             stack.pop();
-            return Err(Diagnostic::error(format!(
-                "parent profile `{}` not found: {} does not exist",
-                parent.get_ref(),
-                pdir.join(FILE_NAME).display()
-            ))
-            .at(&file, parent.span()));
+            return Err(Box::new(
+                Diagnostic::error(format!(
+                    "parent profile `{}` not found: {} does not exist",
+                    parent.get_ref(),
+                    pdir.join(FILE_NAME).display()
+                ))
+                .at(&file, parent.span()),
+            ));
         }
         if let Err(e) = read_chain(&pdir, stack, out) {
             stack.pop();
@@ -167,7 +171,8 @@ impl Merger {
             if path.is_file() {
                 self.kernel_config.push(path);
             } else {
-                let msg = format!("kernel config fragment `{}` not found at {}", frag.get_ref(), path.display());
+                let msg =
+                    format!("kernel config fragment `{}` not found at {}", frag.get_ref(), path.display());
                 self.error(layer, frag.span(), msg);
             }
         }
@@ -191,9 +196,11 @@ impl Merger {
                 None => (false, w.get_ref().as_str()),
             };
             match Atom::parse(text) {
-                Ok(atom) if atom.blocker().is_some() => {
-                    self.error(layer, w.span(), format!("world entry `{text}` is a blocker; list packages to install"))
-                }
+                Ok(atom) if atom.blocker().is_some() => self.error(
+                    layer,
+                    w.span(),
+                    format!("world entry `{text}` is a blocker; list packages to install"),
+                ),
                 Ok(atom) if remove => self.world.retain(|x| x.atom.to_string() != atom.to_string()),
                 Ok(atom) => {
                     let setting = Self::setting(layer, w.span(), "world".into());
@@ -239,9 +246,19 @@ impl Merger {
     fn package(&mut self, layer: &Layer, key: &Spanned<String>, p: &file::PackageFile) {
         let atom = match Atom::parse(key.get_ref()) {
             Ok(a) if a.blocker().is_none() => a,
-            Ok(_) => return self.error(layer, key.span(), format!("`{}` is a blocker, not a package", key.get_ref())),
+            Ok(_) => {
+                return self.error(
+                    layer,
+                    key.span(),
+                    format!("`{}` is a blocker, not a package", key.get_ref()),
+                );
+            }
             Err(e) => {
-                return self.error(layer, key.span(), format!("invalid package atom `{}`: {}", key.get_ref(), e.message));
+                return self.error(
+                    layer,
+                    key.span(),
+                    format!("invalid package atom `{}`: {}", key.get_ref(), e.message),
+                );
             }
         };
         let version = p.version.as_ref().and_then(|v| {
@@ -278,7 +295,10 @@ impl Merger {
             if valid_hostname(h.get_ref()) {
                 self.hostname = Some(h.get_ref().clone());
             } else {
-                let msg = format!("invalid hostname `{}`: letters, digits, `-` and `.`, at most 64 characters", h.get_ref());
+                let msg = format!(
+                    "invalid hostname `{}`: letters, digits, `-` and `.`, at most 64 characters",
+                    h.get_ref()
+                );
                 self.error(layer, h.span(), msg);
             }
         }
@@ -328,7 +348,8 @@ impl Merger {
         for (i, g) in s.groups.iter().enumerate() {
             let setting = Self::setting(layer, g.span(), format!("system.groups[{i}]"));
             let g = g.get_ref().clone();
-            self.groups.insert(g.name.clone(), Group { name: g.name, gid: g.gid, members: g.members, setting });
+            self.groups
+                .insert(g.name.clone(), Group { name: g.name, gid: g.gid, members: g.members, setting });
         }
         for (i, f) in s.files.iter().enumerate() {
             if let Some(spec) = self.file_entry(layer, i, f) {
@@ -342,7 +363,11 @@ impl Merger {
         let setting = Self::setting(layer, f.span(), format!("system.files[{i}]"));
         let e = f.get_ref();
         if !e.path.starts_with('/') || e.path.split('/').any(|c| c == "..") {
-            self.error(layer, f.span(), format!("{}: path `{}` must be absolute, without `..`", setting.key, e.path));
+            self.error(
+                layer,
+                f.span(),
+                format!("{}: path `{}` must be absolute, without `..`", setting.key, e.path),
+            );
             return None;
         }
         let mode = match &e.mode {
@@ -354,7 +379,8 @@ impl Merger {
                     return None;
                 }
                 None => {
-                    let msg = format!("{}.mode: must be a string of octal digits such as \"0644\"", setting.key);
+                    let msg =
+                        format!("{}.mode: must be a string of octal digits such as \"0644\"", setting.key);
                     self.error(layer, m.span(), msg);
                     return None;
                 }
@@ -372,7 +398,11 @@ impl Merger {
                 FileContent::Source(path)
             }
             _ => {
-                self.error(layer, f.span(), format!("{}: give exactly one of `content` or `source`", setting.key));
+                self.error(
+                    layer,
+                    f.span(),
+                    format!("{}: give exactly one of `content` or `source`", setting.key),
+                );
                 return None;
             }
         };
@@ -393,7 +423,11 @@ impl Merger {
                 "raw" => self.image.format = ImageFormat::Raw,
                 "qcow2" => self.image.format = ImageFormat::Qcow2,
                 "raw.xz" => self.image.format = ImageFormat::RawXz,
-                other => self.error(layer, f.span(), format!("unknown image format `{other}`: expected raw, qcow2 or raw.xz")),
+                other => self.error(
+                    layer,
+                    f.span(),
+                    format!("unknown image format `{other}`: expected raw, qcow2 or raw.xz"),
+                ),
             }
         }
         if let Some(b) = &i.boot {
@@ -401,7 +435,11 @@ impl Merger {
                 "uefi" => self.image.boot = BootMode::Uefi,
                 "bios" => self.image.boot = BootMode::Bios,
                 "hybrid" => self.image.boot = BootMode::Hybrid,
-                other => self.error(layer, b.span(), format!("unknown boot mode `{other}`: expected uefi, bios or hybrid")),
+                other => self.error(
+                    layer,
+                    b.span(),
+                    format!("unknown boot mode `{other}`: expected uefi, bios or hybrid"),
+                ),
             }
         }
         if let Some(c) = &i.cmdline {
@@ -430,7 +468,10 @@ impl Merger {
             "linux" => PartitionKind::Linux,
             "swap" => PartitionKind::Swap,
             other => {
-                let msg = format!("partition `{}`: unknown type `{other}`: expected esp, root, linux or swap", raw.label);
+                let msg = format!(
+                    "partition `{}`: unknown type `{other}`: expected esp, root, linux or swap",
+                    raw.label
+                );
                 self.error(layer, p.span(), msg);
                 return None;
             }
@@ -447,7 +488,10 @@ impl Merger {
             Some("swap") => Filesystem::Swap,
             Some("none") => Filesystem::None,
             Some(other) => {
-                let msg = format!("partition `{}`: unknown filesystem `{other}`: expected vfat, ext4, swap or none", raw.label);
+                let msg = format!(
+                    "partition `{}`: unknown filesystem `{other}`: expected vfat, ext4, swap or none",
+                    raw.label
+                );
                 self.error(layer, p.span(), msg);
                 return None;
             }
@@ -475,7 +519,11 @@ impl Merger {
         let span = raw.first().map(|p| p.span()).unwrap_or(0..0);
         let count = |k: PartitionKind| parts.iter().filter(|p| p.kind == k).count();
         if count(PartitionKind::Root) != 1 {
-            self.error(layer, span.clone(), "image.partitions: exactly one partition of type `root` is needed".into());
+            self.error(
+                layer,
+                span.clone(),
+                "image.partitions: exactly one partition of type `root` is needed".into(),
+            );
         }
         if count(PartitionKind::Esp) > 1 {
             self.error(layer, span.clone(), "image.partitions: at most one `esp` partition".into());
@@ -522,14 +570,21 @@ impl Merger {
 
 /// Mirror and substituter entries may be URLs or directories relative to the profile.
 fn resolve_location(dir: &Path, s: &str) -> String {
-    if s.contains("://") || Path::new(s).is_absolute() { s.to_string() } else { dir.join(s).display().to_string() }
+    if s.contains("://") || Path::new(s).is_absolute() {
+        s.to_string()
+    } else {
+        dir.join(s).display().to_string()
+    }
 }
 
 fn valid_hostname(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 64
         && h.split('.').all(|l| {
-            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

@@ -83,8 +83,13 @@ impl Profile {
     /// The recipe's enabled features: IUSE defaults, then the profile's `use`, then per-package
     /// `use` entries in cascade order. Only flags in IUSE can be on.
     pub fn features(&self, recipe: &Recipe) -> BTreeSet<String> {
-        let mut on: BTreeSet<String> =
-            recipe.iuse.flags().iter().filter(|f| f.default == Some(true)).map(|f| f.name.to_string()).collect();
+        let mut on: BTreeSet<String> = recipe
+            .iuse
+            .flags()
+            .iter()
+            .filter(|f| f.default == Some(true))
+            .map(|f| f.name.to_string())
+            .collect();
         flags::apply(&self.make.use_, &mut on);
         for p in self.matching(recipe) {
             flags::apply(&p.use_, &mut on);
@@ -118,9 +123,8 @@ impl Profile {
 
     /// Why a recipe is invisible, if it is: masked, or outside a version pin.
     pub fn hidden<'a>(&'a self, recipe: &'a Recipe) -> Option<&'a PackageConf> {
-        self.matching(recipe).find(|p| {
-            p.mask || p.version.as_ref().is_some_and(|v| !v.matches_version(&recipe.version))
-        })
+        self.matching(recipe)
+            .find(|p| p.mask || p.version.as_ref().is_some_and(|v| !v.matches_version(&recipe.version)))
     }
 
     fn matching<'a>(&'a self, recipe: &'a Recipe) -> impl Iterator<Item = &'a PackageConf> + 'a {

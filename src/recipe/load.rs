@@ -43,59 +43,75 @@ pub fn load(trees: &[PathBuf]) -> Loaded {
     Loaded { repo: Repo::new(recipes), diagnostics, files }
 }
 
-/// A candidate recipe file: its path and the category and package directories it sits in.
+/// A candidate recipe file: its path, the category and package directories it sits in, and the
+/// package's `files/` directory if the listing showed one.
 struct Found {
     path: PathBuf,
     category: String,
     package: String,
+    files_dir: Option<PathBuf>,
 }
 
+/// Walks `<tree>/<category>/<package>/*.toml`, categories in parallel. File types come from the
+/// directory listings (d_type), so the walk costs one getdents per directory and no stat per file.
 fn discover(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<Found>> {
-    let categories = match read_dir_sorted(root) {
+    let categories = match list(root) {
         Ok(c) => c,
         Err(e) => {
             diags.push(Diagnostic::error(format!("cannot read recipe tree: {e}")).in_path(root));
             return None;
         }
     };
+    let per_category: Vec<(Vec<Found>, Vec<Diagnostic>)> =
+        categories.par_iter().map(discover_category).collect();
     let mut out = Vec::new();
-    for cat in categories {
-        let Some(cat_name) = visible_name(&cat) else { continue };
-        if !cat.is_dir() {
-            if cat.extension().is_some_and(|e| e == "toml") {
-                diags.push(misplaced(&cat));
+    for (found, mut d) in per_category {
+        out.extend(found);
+        diags.append(&mut d);
+    }
+    Some(out)
+}
+
+fn discover_category(cat: &Listed) -> (Vec<Found>, Vec<Diagnostic>) {
+    let (mut out, mut diags) = (Vec::new(), Vec::new());
+    if !cat.is_dir {
+        if cat.name.ends_with(".toml") {
+            diags.push(misplaced(&cat.path));
+        }
+        return (out, diags);
+    }
+    let packages = match list(&cat.path) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.push(Diagnostic::error(format!("cannot read category directory: {e}")).in_path(&cat.path));
+            return (out, diags);
+        }
+    };
+    for pkg in packages {
+        if !pkg.is_dir {
+            if pkg.name.ends_with(".toml") {
+                diags.push(misplaced(&pkg.path));
             }
             continue;
         }
-        let packages = match read_dir_sorted(&cat) {
-            Ok(p) => p,
+        let entries = match list(&pkg.path) {
+            Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::error(format!("cannot read category directory: {e}")).in_path(&cat));
+                diags.push(
+                    Diagnostic::error(format!("cannot read package directory: {e}")).in_path(&pkg.path),
+                );
                 continue;
             }
         };
-        for pkg in packages {
-            let Some(pkg_name) = visible_name(&pkg) else { continue };
-            if !pkg.is_dir() {
-                if pkg.extension().is_some_and(|e| e == "toml") {
-                    diags.push(misplaced(&pkg));
-                }
-                continue;
-            }
-            match read_dir_sorted(&pkg) {
-                Ok(entries) => out.extend(
-                    entries
-                        .into_iter()
-                        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-                        .map(|path| Found { path, category: cat_name.clone(), package: pkg_name.clone() }),
-                ),
-                Err(e) => {
-                    diags.push(Diagnostic::error(format!("cannot read package directory: {e}")).in_path(&pkg))
-                }
-            }
-        }
+        let files_dir = entries.iter().find(|e| e.is_dir && e.name == "files").map(|e| e.path.clone());
+        out.extend(entries.into_iter().filter(|e| !e.is_dir && e.name.ends_with(".toml")).map(|e| Found {
+            path: e.path,
+            category: cat.name.clone(),
+            package: pkg.name.clone(),
+            files_dir: files_dir.clone(),
+        }));
     }
-    Some(out)
+    (out, diags)
 }
 
 fn misplaced(path: &Path) -> Diagnostic {
@@ -104,19 +120,57 @@ fn misplaced(path: &Path) -> Diagnostic {
         .note("recipes live at `<tree>/<category>/<name>/<name>-<version>.toml`")
 }
 
-fn visible_name(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    (!name.starts_with('.')).then(|| name.to_string())
+/// A directory entry that is not hidden, with whether it is (or links to) a directory.
+struct Listed {
+    path: PathBuf,
+    name: String,
+    is_dir: bool,
 }
 
-fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = fs_err::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-    v.sort();
+fn list(dir: &Path) -> std::io::Result<Vec<Listed>> {
+    let mut v = Vec::new();
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        let ft = entry.file_type()?;
+        let path = entry.path();
+        // Only symlinks (and filesystems without d_type) need a stat to know what they point at.
+        let is_dir = if ft.is_symlink() { path.is_dir() } else { ft.is_dir() };
+        v.push(Listed { path, name, is_dir });
+    }
+    v.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(v)
 }
 
+/// Reads a small file with open + read + close: `std::fs::read_to_string` adds a stat and a seek
+/// per file to size its buffer, which is a third of the syscalls on a 20,000-recipe tree.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| annotate(e, path))?;
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 8192];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(annotate(e, path)),
+        }
+    }
+    String::from_utf8(buf).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not UTF-8 text", path.display()))
+    })
+}
+
+fn annotate(e: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{e} (reading {})", path.display()))
+}
+
 fn load_one(tree: usize, found: &Found) -> Result<Recipe, Vec<Diagnostic>> {
-    let text = fs_err::read_to_string(&found.path)
+    let text = read_small(&found.path)
         .map_err(|e| vec![Diagnostic::error(format!("cannot read recipe: {e}")).in_path(&found.path)])?;
     let file = SourceFile::new(found.path.clone(), text);
     let mut v = Validator { file: &file, diags: Vec::new() };
@@ -149,9 +203,10 @@ impl Validator<'_> {
         let mut spans = FieldSpans::default();
         let (slot, subslot) = self.slot(raw.slot.as_ref());
         let iuse = self.spec(raw.iuse.as_ref(), &mut spans.iuse, "IUSE", Iuse::parse).unwrap_or_default();
-        let required_use = self.spec(raw.required_use.as_ref(), &mut spans.required_use, "REQUIRED_USE", |s| {
-            RequiredUse::parse(s)
-        });
+        let required_use =
+            self.spec(raw.required_use.as_ref(), &mut spans.required_use, "REQUIRED_USE", |s| {
+                RequiredUse::parse(s)
+            });
         let depend = Depend {
             build: self.dep(raw.depend.build.as_ref(), &mut spans.build),
             host: self.dep(raw.depend.host.as_ref(), &mut spans.host),
@@ -161,7 +216,7 @@ impl Validator<'_> {
         let sources = raw.source.iter().filter_map(|s| self.source(s)).collect();
         let build = self.build(raw.build, found);
         let (cpn, version) = (cpn?, version?);
-        let files_dir = found.path.parent().map(|p| p.join("files")).filter(|p| p.is_dir());
+        let files_dir = found.files_dir.clone();
         let default_dir = format!("{}-{}", cpn.package(), version.without_revision());
         Some(Recipe {
             build: BuildSpec { dir: build.dir.clone().unwrap_or(default_dir), ..build.spec },
@@ -182,7 +237,8 @@ impl Validator<'_> {
 
     /// Category, name and version from the path; the file name must be `<name>-<version>.toml`.
     fn identity(&mut self, found: &Found) -> (Option<Cpn>, Option<Version>) {
-        let parsed = Category::parse(&found.category).and_then(|c| Ok(Cpn::new(&c, &PackageName::parse(&found.package)?)));
+        let parsed = Category::parse(&found.category)
+            .and_then(|c| Ok(Cpn::new(&c, &PackageName::parse(&found.package)?)));
         let cpn = match parsed {
             Ok(c) => Some(c),
             Err(e) => {
@@ -212,8 +268,11 @@ impl Validator<'_> {
             Ok(v) => (cpn, Some(v)),
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(format!("file name `{stem}.toml` has an invalid version: {}", e.message))
-                        .in_path(&found.path),
+                    Diagnostic::error(format!(
+                        "file name `{stem}.toml` has an invalid version: {}",
+                        e.message
+                    ))
+                    .in_path(&found.path),
                 );
                 (cpn, None)
             }
@@ -287,15 +346,20 @@ impl Validator<'_> {
             let scheme_ok = ["http://", "https://", "file://"].iter().any(|s| u.get_ref().starts_with(s));
             if !scheme_ok {
                 self.diags.push(
-                    Diagnostic::error(format!("unsupported URL `{}`: use http://, https:// or file://", u.get_ref()))
-                        .at(self.file, u.span()),
+                    Diagnostic::error(format!(
+                        "unsupported URL `{}`: use http://, https:// or file://",
+                        u.get_ref()
+                    ))
+                    .at(self.file, u.span()),
                 );
                 ok = false;
             }
         }
         let file = match (&raw.file, urls.last()) {
             (Some(f), _) => Some((f.get_ref().clone(), f.span())),
-            (None, Some(u)) => u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span())),
+            (None, Some(u)) => {
+                u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span()))
+            }
             (None, None) => None,
         };
         let Some((file, fspan)) = file else {
@@ -333,8 +397,11 @@ impl Validator<'_> {
             let p = Path::new(d.get_ref());
             if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
                 self.diags.push(
-                    Diagnostic::error(format!("build dir `{}` must be a relative path inside WORKDIR", d.get_ref()))
-                        .at(self.file, d.span()),
+                    Diagnostic::error(format!(
+                        "build dir `{}` must be a relative path inside WORKDIR",
+                        d.get_ref()
+                    ))
+                    .at(self.file, d.span()),
                 );
             }
             d.get_ref().clone()
@@ -392,7 +459,8 @@ fn parse_owner(s: &str) -> Option<Owner> {
 fn value_span(text: &str, raw: &Spanned<String>) -> ValueSpan {
     let whole = raw.span();
     let literal = text.get(whole.clone()).unwrap_or("");
-    let base = literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
+    let base =
+        literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
     let base = base.or_else(|| raw.get_ref().is_empty().then_some(whole.start + 1));
     ValueSpan { whole, base }
 }

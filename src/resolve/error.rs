@@ -40,8 +40,16 @@ pub enum ResolveError {
         second_chain: Chain,
     },
 
-    #[error("blocker: {blocker_cpv} blocks {blocked_cpv} (`{atom}`)\n  {blocker_cpv} required by: {blocker_chain}\n  {blocked_cpv} required by: {blocked_chain}")]
-    Blocked { atom: String, blocker_cpv: String, blocked_cpv: String, blocker_chain: Chain, blocked_chain: Chain },
+    #[error(
+        "blocker: {blocker_cpv} blocks {blocked_cpv} (`{atom}`)\n  {blocker_cpv} required by: {blocker_chain}\n  {blocked_cpv} required by: {blocked_chain}"
+    )]
+    Blocked {
+        atom: String,
+        blocker_cpv: String,
+        blocked_cpv: String,
+        blocker_chain: Chain,
+        blocked_chain: Chain,
+    },
 
     #[error("REQUIRED_USE of {cpv} is not met: {violation}\n  enabled flags: {}\n  required by: {chain}", flags_text(.enabled))]
     RequiredUse { cpv: String, violation: String, enabled: Vec<String>, chain: Chain },

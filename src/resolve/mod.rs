@@ -77,9 +77,12 @@ impl Plan {
 
     /// Finds the instance for `cpn` (the highest version if several slots are present).
     pub fn find(&self, cpn: &Cpn) -> Option<NodeIndex> {
-        self.order.iter().rev().copied().filter(|&n| self.graph[n].cpn() == cpn).max_by(|&a, &b| {
-            self.graph[a].version().cmp(self.graph[b].version())
-        })
+        self.order
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&n| self.graph[n].cpn() == cpn)
+            .max_by(|&a, &b| self.graph[a].version().cmp(self.graph[b].version()))
     }
 
     /// The chain of packages from a root to `n`, following first reasons.
@@ -99,9 +102,12 @@ impl Plan {
 }
 
 /// Resolves `targets` (or the profile's world when empty) against the repository.
-pub fn resolve(repo: &Repo, profile: &Profile, targets: &[Atom]) -> Result<Plan, ResolveError> {
-    let roots: Vec<Atom> =
-        if targets.is_empty() { profile.world.iter().map(|w| w.atom.clone()).collect() } else { targets.to_vec() };
+pub fn resolve(repo: &Repo, profile: &Profile, targets: &[Atom]) -> Result<Plan, Box<ResolveError>> {
+    let roots: Vec<Atom> = if targets.is_empty() {
+        profile.world.iter().map(|w| w.atom.clone()).collect()
+    } else {
+        targets.to_vec()
+    };
     let root_label = if targets.is_empty() { "world" } else { "command line" };
     let (graph, root_nodes) = solver::solve(repo, profile, &roots, root_label)?;
     let order = order::build_order(&graph)?;

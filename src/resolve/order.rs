@@ -11,8 +11,10 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 type Graph = DiGraph<PackageInstance, DepKind>;
+/// Components ready to be ordered, smallest name first.
+type ReadyQueue = BinaryHeap<Reverse<(Option<(String, usize)>, usize)>>;
 
-pub(super) fn build_order(g: &Graph) -> Result<Vec<NodeIndex>, ResolveError> {
+pub(super) fn build_order(g: &Graph) -> Result<Vec<NodeIndex>, Box<ResolveError>> {
     check_build_cycles(g)?;
     // "Must come before" edges: a dependency before its dependent, except that a post (PDEPEND)
     // dependency comes after the package that asked for it.
@@ -47,7 +49,7 @@ pub(super) fn build_order(g: &Graph) -> Result<Vec<NodeIndex>, ResolveError> {
         }
     }
     let comp_key: Vec<_> = sccs.iter().map(|scc| scc.iter().map(|&n| key(n)).min()).collect();
-    let mut ready: BinaryHeap<Reverse<(Option<(String, usize)>, usize)>> =
+    let mut ready: ReadyQueue =
         (0..sccs.len()).filter(|&c| indeg[c] == 0).map(|c| Reverse((comp_key[c].clone(), c))).collect();
     let mut order = Vec::with_capacity(g.node_count());
     while let Some(Reverse((_, c))) = ready.pop() {
@@ -84,19 +86,18 @@ fn order_within(g: &Graph, scc: &[NodeIndex]) -> Vec<NodeIndex> {
     while let Some(Reverse((_, i))) = ready.pop() {
         let n = NodeIndex::new(i);
         out.push(n);
-        for &(from, to) in edges.iter().filter(|(f, _)| *f == n) {
+        for &(_, to) in edges.iter().filter(|(f, _)| *f == n) {
             let d = indeg.entry(to).or_default();
             *d -= 1;
             if *d == 0 {
                 ready.push(Reverse((g[to].cpv(), to.index())));
             }
-            let _ = from;
         }
     }
     out
 }
 
-fn check_build_cycles(g: &Graph) -> Result<(), ResolveError> {
+fn check_build_cycles(g: &Graph) -> Result<(), Box<ResolveError>> {
     let build = g.filter_map(|_, _| Some(()), |_, k| k.is_build_time().then_some(()));
     let mut cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&build)
         .into_iter()
@@ -109,7 +110,7 @@ fn check_build_cycles(g: &Graph) -> Result<(), ResolveError> {
     let path = cycle_through(&build, start, &members);
     let mut names: Vec<String> = path.iter().map(|&n| g[n].cpv()).collect();
     names.push(g[start].cpv());
-    Err(ResolveError::Cycle { cycle: names })
+    Err(Box::new(ResolveError::Cycle { cycle: names }))
 }
 
 /// A shortest path from `start` back to itself inside one strongly connected component.

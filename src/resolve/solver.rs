@@ -23,13 +23,13 @@ pub(super) fn solve(
     profile: &Profile,
     roots: &[Atom],
     root_label: &'static str,
-) -> Result<(Graph, Vec<NodeIndex>), ResolveError> {
+) -> Result<(Graph, Vec<NodeIndex>), Box<ResolveError>> {
     let mut constraints = Constraints::new();
     for _ in 0..MAX_ATTEMPTS {
         let mut s = Solver::new(repo, profile, &constraints, root_label);
         match s.run(roots) {
             Ok(()) => return s.finish(),
-            Err(Step::Fail(e)) => return Err(*e),
+            Err(Step::Fail(e)) => return Err(e),
             Err(Step::Retry { cpn, slot, atoms, conflict }) => {
                 let learnt = constraints.entry((cpn, slot)).or_default();
                 let before = learnt.len();
@@ -39,20 +39,25 @@ pub(super) fn solve(
                     }
                 }
                 if learnt.len() == before {
-                    return Err(*conflict);
+                    return Err(conflict);
                 }
             }
         }
     }
     let cpn = constraints.keys().next().map(|k| k.0.to_string()).unwrap_or_default();
-    Err(ResolveError::TooManyAttempts { attempts: MAX_ATTEMPTS, cpn })
+    Err(Box::new(ResolveError::TooManyAttempts { attempts: MAX_ATTEMPTS, cpn }))
 }
 
 enum Step {
     Fail(Box<ResolveError>),
     /// Restart with these atoms constraining `cpn:slot`; `conflict` is the error to report if
     /// they teach nothing new.
-    Retry { cpn: Cpn, slot: String, atoms: Vec<Atom>, conflict: Box<ResolveError> },
+    Retry {
+        cpn: Cpn,
+        slot: String,
+        atoms: Vec<Atom>,
+        conflict: Box<ResolveError>,
+    },
 }
 
 impl From<ResolveError> for Step {
@@ -92,7 +97,12 @@ enum UseMismatch {
 }
 
 impl<'a> Solver<'a> {
-    fn new(repo: &'a Repo, profile: &'a Profile, constraints: &'a Constraints, root_label: &'static str) -> Self {
+    fn new(
+        repo: &'a Repo,
+        profile: &'a Profile,
+        constraints: &'a Constraints,
+        root_label: &'static str,
+    ) -> Self {
         Solver {
             repo,
             profile,
@@ -127,20 +137,20 @@ impl<'a> Solver<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<(Graph, Vec<NodeIndex>), ResolveError> {
+    fn finish(self) -> Result<(Graph, Vec<NodeIndex>), Box<ResolveError>> {
         for (from, atom, _) in &self.blockers {
             let ctx = &self.graph[*from].features;
             for &other in self.by_cpn.get(atom.cpn()).into_iter().flatten() {
                 if other == *from || !self.matches_instance(other, atom, ctx) {
                     continue;
                 }
-                return Err(ResolveError::Blocked {
+                return Err(Box::new(ResolveError::Blocked {
                     atom: atom.to_string(),
                     blocker_cpv: self.graph[*from].cpv(),
                     blocked_cpv: self.graph[other].cpv(),
                     blocker_chain: self.chain_of(*from),
                     blocked_chain: self.chain_of(other),
-                });
+                }));
             }
         }
         Ok((self.graph, self.roots))
@@ -174,7 +184,9 @@ impl<'a> Solver<'a> {
 
     /// `|| ( … )`: an alternative already satisfied by the plan, else the first installable one.
     fn choose(&mut self, alts: &[DepNode], ctx: &Features) -> Option<usize> {
-        alts.iter().position(|a| self.satisfied(a, ctx)).or_else(|| alts.iter().position(|a| self.installable(a, ctx)))
+        alts.iter()
+            .position(|a| self.satisfied(a, ctx))
+            .or_else(|| alts.iter().position(|a| self.installable(a, ctx)))
     }
 
     fn satisfied(&self, node: &DepNode, ctx: &Features) -> bool {
@@ -234,7 +246,9 @@ impl<'a> Solver<'a> {
             let chain = self.chain_to(parent, kind, &atom.to_string());
             return Err(ResolveError::NotInTree { atom: atom.to_string(), chain }.into());
         }
-        if let Some(&i) = self.by_cpn.get(cpn).into_iter().flatten().find(|&&i| self.matches_instance(i, atom, ctx)) {
+        if let Some(&i) =
+            self.by_cpn.get(cpn).into_iter().flatten().find(|&&i| self.matches_instance(i, atom, ctx))
+        {
             let chain = self.chain_to(parent, kind, &atom.to_string());
             self.requests.entry(i).or_default().push(Request { atom: atom.clone(), ctx: ctx.clone(), chain });
             return Ok(i);
@@ -266,29 +280,40 @@ impl<'a> Solver<'a> {
                 scan.reasons.push(format!("{cpv}: slot {} does not match", slot_text(recipe)));
                 continue;
             }
-            if let Some(learnt) = self.constraints.get(&(atom.cpn().clone(), recipe.slot.clone())) {
-                if let Some(c) = learnt.iter().find(|c| !c.matches_version(&recipe.version)) {
-                    scan.reasons.push(format!("{cpv}: excluded by `{c}` to settle a slot conflict"));
-                    continue;
-                }
+            let learnt = self.constraints.get(&(atom.cpn().clone(), recipe.slot.clone()));
+            if let Some(c) = learnt.into_iter().flatten().find(|c| !c.matches_version(&recipe.version)) {
+                scan.reasons.push(format!("{cpv}: excluded by `{c}` to settle a slot conflict"));
+                continue;
             }
             let feats = self.features_of(rid, recipe);
             match use_mismatch(atom, ctx, recipe, &feats) {
                 Some(UseMismatch::Conflict { flag, wanted }) => {
-                    scan.reasons.push(format!("{cpv}: USE flag `{flag}` is {}", if wanted { "off" } else { "on" }));
+                    scan.reasons
+                        .push(format!("{cpv}: USE flag `{flag}` is {}", if wanted { "off" } else { "on" }));
                     scan.use_conflict.get_or_insert((cpv, flag, wanted));
                     continue;
                 }
                 Some(UseMismatch::Missing { flag }) => {
-                    scan.reasons.push(format!("{cpv}: has no USE flag `{flag}` (and the dependency gives no default)"));
+                    scan.reasons.push(format!(
+                        "{cpv}: has no USE flag `{flag}` (and the dependency gives no default)"
+                    ));
                     continue;
                 }
                 None => {}
             }
-            let occupant =
-                self.by_cpn.get(atom.cpn()).into_iter().flatten().copied().find(|&i| self.graph[i].slot() == recipe.slot);
+            let occupant = self
+                .by_cpn
+                .get(atom.cpn())
+                .into_iter()
+                .flatten()
+                .copied()
+                .find(|&i| self.graph[i].slot() == recipe.slot);
             if let Some(o) = occupant {
-                scan.reasons.push(format!("{cpv}: slot {} already holds {}", recipe.slot, self.graph[o].cpv()));
+                scan.reasons.push(format!(
+                    "{cpv}: slot {} already holds {}",
+                    recipe.slot,
+                    self.graph[o].cpv()
+                ));
                 scan.slot_conflict.get_or_insert(o);
                 continue;
             }
@@ -318,7 +343,8 @@ impl<'a> Solver<'a> {
                 second_atom: atom.to_string(),
                 second_chain: chain.clone(),
             };
-            let mut atoms: Vec<Atom> = self.requests.get(&occupant).into_iter().flatten().map(|r| r.atom.clone()).collect();
+            let mut atoms: Vec<Atom> =
+                self.requests.get(&occupant).into_iter().flatten().map(|r| r.atom.clone()).collect();
             atoms.push(atom.clone());
             if self.settles(occupant, atom, ctx) {
                 return Step::Retry { cpn: atom.cpn().clone(), slot, atoms, conflict: Box::new(conflict) };
@@ -329,7 +355,14 @@ impl<'a> Solver<'a> {
         }
         if let Some((cpv, flag, wanted)) = scan.use_conflict {
             let cpn = atom.cpn().to_string();
-            return Step::from(ResolveError::UseConflict { atom: atom.to_string(), cpv, cpn, flag, wanted, chain });
+            return Step::from(ResolveError::UseConflict {
+                atom: atom.to_string(),
+                cpv,
+                cpn,
+                flag,
+                wanted,
+                chain,
+            });
         }
         Step::from(ResolveError::NoCandidate {
             cpn: atom.cpn().to_string(),
@@ -344,8 +377,10 @@ impl<'a> Solver<'a> {
     fn settles(&mut self, occupant: NodeIndex, atom: &Atom, ctx: &Features) -> bool {
         let slot = self.graph[occupant].slot().to_string();
         let repo = self.repo;
-        let candidates: Vec<(RecipeId, &Arc<Recipe>)> =
-            repo.versions(atom.cpn()).filter(|(_, r)| r.slot == slot && self.profile.hidden(r).is_none()).collect();
+        let candidates: Vec<(RecipeId, &Arc<Recipe>)> = repo
+            .versions(atom.cpn())
+            .filter(|(_, r)| r.slot == slot && self.profile.hidden(r).is_none())
+            .collect();
         candidates.into_iter().any(|(rid, r)| {
             let feats = self.features_of(rid, r);
             let ok = |a: &Atom, c: &Features| {
@@ -368,16 +403,16 @@ impl<'a> Solver<'a> {
     ) -> Result<NodeIndex, Step> {
         let recipe = self.repo.get(rid).clone();
         let chain = self.chain_to(parent, kind, &atom.to_string());
-        if let Some(ru) = &recipe.required_use {
-            if let Err(v) = ru.check(&|f: &str| features.contains(f)) {
-                return Err(ResolveError::RequiredUse {
-                    cpv: recipe.cpv(),
-                    violation: v.to_string(),
-                    enabled: features.iter().cloned().collect(),
-                    chain,
-                }
-                .into());
+        let unmet =
+            recipe.required_use.as_ref().and_then(|ru| ru.check(&|f: &str| features.contains(f)).err());
+        if let Some(v) = unmet {
+            return Err(ResolveError::RequiredUse {
+                cpv: recipe.cpv(),
+                violation: v.to_string(),
+                enabled: features.iter().cloned().collect(),
+                chain,
             }
+            .into());
         }
         let reason = Reason { parent, kind, atom: atom.to_string() };
         let n = self.graph.add_node(PackageInstance { recipe, features: (*features).clone(), reason });
@@ -446,7 +481,12 @@ fn slot_text(r: &Recipe) -> String {
 
 /// Checks the atom's USE dependencies, evaluated for the depending package (`ctx`), against a
 /// candidate with the given features.
-fn use_mismatch(atom: &Atom, ctx: &BTreeSet<String>, recipe: &Recipe, feats: &BTreeSet<String>) -> Option<UseMismatch> {
+fn use_mismatch(
+    atom: &Atom,
+    ctx: &BTreeSet<String>,
+    recipe: &Recipe,
+    feats: &BTreeSet<String>,
+) -> Option<UseMismatch> {
     for ud in atom.use_deps() {
         let req = ud.requirement(&|f: &str| ctx.contains(f));
         let have = recipe.iuse.contains(req.flag).then(|| feats.contains(req.flag));

@@ -20,7 +20,11 @@ fn line(p: &PackageInstance) -> String {
         None => p.slot().to_string(),
     };
     let use_ = use_string(p);
-    if use_.is_empty() { format!("{} [{slot}]", p.cpv()) } else { format!("{} [{slot}] USE=\"{use_}\"", p.cpv()) }
+    if use_.is_empty() {
+        format!("{} [{slot}]", p.cpv())
+    } else {
+        format!("{} [{slot}] USE=\"{use_}\"", p.cpv())
+    }
 }
 
 /// Enabled flags, then disabled ones with `-`, each sorted (as emerge prints them).
@@ -124,7 +128,13 @@ pub fn dot(plan: &Plan, name: &str) -> String {
                 DepKind::Run => "dotted",
                 DepKind::Post => "bold, color=grey",
             };
-            let _ = writeln!(out, "  \"{}\" -> \"{}\" [style={style}, label=\"{}\"];", plan.get(n).cpv(), plan.get(d).cpv(), k.as_str());
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\" [style={style}, label=\"{}\"];",
+                plan.get(n).cpv(),
+                plan.get(d).cpv(),
+                k.as_str()
+            );
         }
     }
     out.push_str("}\n");

@@ -11,7 +11,12 @@ pub fn fixtures() -> PathBuf {
 /// `ingot` with colour off and the given recipe tree and profiles directory.
 pub fn ingot_in(recipes: &Path, profiles: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("ingot");
-    cmd.env("NO_COLOR", "1").env_remove("INGOT_CACHE").arg("--recipes").arg(recipes).arg("--profiles").arg(profiles);
+    cmd.env("NO_COLOR", "1")
+        .env_remove("INGOT_CACHE")
+        .arg("--recipes")
+        .arg(recipes)
+        .arg("--profiles")
+        .arg(profiles);
     cmd
 }
 
