@@ -10,6 +10,7 @@ pub mod boot;
 pub mod build;
 pub mod check;
 pub mod cli;
+pub mod configure;
 pub mod dep;
 pub mod diag;
 pub mod fetch;

@@ -95,6 +95,8 @@ pub struct UserFile {
     pub gecos: Option<String>,
     /// A crypt(3) hash (`$6$…` for SHA-512); absent means the account is locked.
     pub password: Option<String>,
+    /// Plain text, hashed at configure time with a reproducible salt: for demo images only.
+    pub password_plain: Option<String>,
     #[serde(default)]
     pub authorized_keys: Vec<String>,
 }

@@ -3,7 +3,7 @@
 use super::file::{self, ProfileFile};
 use super::flags::{self, UseToken};
 use super::image::{BootMode, Filesystem, ImageConf, ImageFormat, Partition, PartitionKind, Size};
-use super::system::{FileContent, FileSpec, Group, Setting, SystemConf, User};
+use super::system::{FileContent, FileSpec, Group, Service, Setting, SystemConf, User};
 use super::{Make, PackageConf, Profile, WorldAtom, parse_mode};
 use crate::dep::Atom;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
@@ -139,7 +139,7 @@ struct Merger {
     kernel_config: Vec<PathBuf>,
     hostname: Option<String>,
     timezone: Option<String>,
-    services: Vec<String>,
+    services: Vec<Service>,
     users: BTreeMap<String, User>,
     groups: BTreeMap<String, Group>,
     files: BTreeMap<String, FileSpec>,
@@ -303,14 +303,20 @@ impl Merger {
             }
         }
         if let Some(t) = &s.timezone {
-            self.timezone = Some(t.get_ref().clone());
+            if valid_timezone(t.get_ref()) {
+                self.timezone = Some(t.get_ref().clone());
+            } else {
+                let msg = format!("invalid timezone `{}`: a zone name such as \"Europe/Paris\"", t.get_ref());
+                self.error(layer, t.span(), msg);
+            }
         }
         for svc in &s.services {
             match svc.get_ref().strip_prefix('-') {
-                Some(name) => self.services.retain(|x| x != name),
+                Some(name) => self.services.retain(|x| x.name != name),
                 None if valid_service(svc.get_ref()) => {
-                    if !self.services.contains(svc.get_ref()) {
-                        self.services.push(svc.get_ref().clone());
+                    if !self.services.iter().any(|x| &x.name == svc.get_ref()) {
+                        let setting = Self::setting(layer, svc.span(), "system.services".into());
+                        self.services.push(Service { name: svc.get_ref().clone(), setting });
                     }
                 }
                 None => {
@@ -333,6 +339,7 @@ impl Merger {
                     groups: u.groups,
                     home: u.home,
                     password: u.password,
+                    password_plain: u.password_plain,
                     authorized_keys: u.authorized_keys,
                     setting,
                 },
@@ -579,6 +586,14 @@ fn valid_hostname(h: &str) -> bool {
                 && !l.ends_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
+}
+
+/// A tz database name (`Europe/Paris`, `Etc/GMT+5`, `UTC`): it becomes a path under
+/// /usr/share/zoneinfo, so no `..`, no leading `/`, and only the characters zone names use.
+fn valid_timezone(t: &str) -> bool {
+    !t.is_empty()
+        && t.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'+' | b'-'))
 }
 
 fn valid_service(s: &str) -> bool {

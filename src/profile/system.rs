@@ -10,7 +10,8 @@ use std::sync::Arc;
 pub struct SystemConf {
     pub hostname: String,
     pub timezone: String,
-    pub services: Vec<String>,
+    /// Enabled services in cascade order, each with where it was enabled.
+    pub services: Vec<Service>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     pub files: Vec<FileSpec>,
@@ -42,6 +43,12 @@ pub struct Setting {
 }
 
 #[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub setting: Setting,
+}
+
+#[derive(Debug, Clone)]
 pub struct User {
     pub name: String,
     pub uid: u32,
@@ -52,6 +59,9 @@ pub struct User {
     pub home: Option<String>,
     pub gecos: String,
     pub password: Option<String>,
+    /// A plain-text password that configure hashes (SHA-512 crypt, salt derived from the build's
+    /// seed). For demo images; exclusive with `password`.
+    pub password_plain: Option<String>,
     pub authorized_keys: Vec<String>,
     pub setting: Setting,
 }
