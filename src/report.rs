@@ -57,6 +57,8 @@ pub enum Outcome {
     Cached,
     Substituted,
     Fetched,
+    /// Merged into a staging root.
+    Merged,
     Failed,
     Skipped,
 }

@@ -14,10 +14,12 @@ use sha2::{Digest, Sha256};
 use super::Refusal;
 use super::path::RelPath;
 
-/// Why writing an entry failed: the entry itself, the archive stream, or the destination.
+/// Why writing an entry failed: the entry itself, the caller's placement of it, the archive stream,
+/// or the destination.
 #[derive(Debug)]
 pub(crate) enum Failure {
     Refused(Refusal),
+    Rejected(String),
     Read(io::Error),
     Write(io::Error),
 }
@@ -31,6 +33,9 @@ impl From<Refusal> for Failure {
 pub(crate) struct DestTree {
     root: PathBuf,
     dirs: Vec<PendingDir>,
+    /// Never remove what is at an entry's path (merging: an earlier archive's file stays, and a
+    /// placement onto it is refused); extraction replaces non-directories, as tar does.
+    keep_existing: bool,
 }
 
 struct PendingDir {
@@ -44,7 +49,12 @@ struct PendingDir {
 impl DestTree {
     pub(crate) fn create(root: &Path) -> io::Result<Self> {
         fs_err::create_dir_all(root)?;
-        Ok(DestTree { root: root.to_path_buf(), dirs: Vec::new() })
+        Ok(DestTree { root: root.to_path_buf(), dirs: Vec::new(), keep_existing: false })
+    }
+
+    /// A tree whose existing non-directories are never replaced.
+    pub(crate) fn merging(root: &Path) -> io::Result<Self> {
+        Ok(DestTree { keep_existing: true, ..DestTree::create(root)? })
     }
 
     pub(crate) fn dir(&mut self, rel: &RelPath, mode: u32, mtime: u64) -> Result<(), Failure> {
@@ -118,12 +128,14 @@ impl DestTree {
     }
 
     /// The full path for `rel` once its parents are known to be real directories, with whatever
-    /// non-directory was there removed (a directory is kept only for a directory entry).
+    /// non-directory was there removed, or refused when merging (a directory is kept only for a
+    /// directory entry).
     fn slot(&self, rel: &RelPath, for_dir: bool) -> Result<PathBuf, Failure> {
         let path = self.parents(rel, true)?;
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() && !for_dir => Err(Refusal::ReplacesDirectory(rel.to_string()).into()),
             Ok(m) if m.is_dir() => Ok(path),
+            Ok(_) if self.keep_existing => Err(Refusal::Occupied(rel.to_string()).into()),
             Ok(_) => {
                 fs_err::remove_file(&path).map_err(Failure::Write)?;
                 Ok(path)

@@ -129,6 +129,8 @@ pub enum Refusal {
     ThroughNonDirectory { through: String },
     #[error("it would replace the directory `{0}` with a non-directory")]
     ReplacesDirectory(String),
+    #[error("it would replace `{0}`, which an earlier archive put there")]
+    Occupied(String),
     #[error("hard link to the absolute path `{0}`")]
     HardLinkAbsolute(String),
     #[error("hard link to `{0}`, which is outside the destination")]
@@ -168,11 +170,66 @@ pub enum ArchiveError {
     Write { archive: PathBuf, entry: String, source: std::io::Error },
     #[error("cannot create the destination {dest}: {source}")]
     Dest { dest: PathBuf, source: std::io::Error },
+    #[error("setting the mode and time of directory `{entry}` in {dest}: {source}")]
+    Finish { dest: PathBuf, entry: String, source: std::io::Error },
 }
 
 /// Called for each entry once it is read (and written); an `Err` stops extraction with
 /// `ArchiveError::Rejected` carrying the message.
 pub type Inspect<'a> = dyn FnMut(&EntryRecord) -> Result<(), String> + 'a;
+
+/// Where an entry of a merged archive goes, decided by the caller from the entry's record (path,
+/// type, mode, owner, link target; no content hash yet) before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Write it at this path (relative, `/`-separated), which must be free.
+    At(String),
+    /// The same thing is already at this path (an identical file, or a directory, from an earlier
+    /// archive): write nothing, but still read and hash the entry for `inspect`. Hard links to it
+    /// link to that path.
+    Present(String),
+}
+
+/// Places each entry; an `Err` stops extraction with `ArchiveError::Rejected` carrying the message.
+pub type Place<'a> = dyn FnMut(&EntryRecord) -> Result<Placement, String> + 'a;
+
+/// A destination that several archives are extracted into in turn, each entry where the caller's
+/// `Place` says (binary packages merged into one root). Writing never follows a symlink, whatever
+/// the placement: the caller resolves paths, the tree only writes them. Directory modes and times
+/// are applied once, by `finish`, after the last archive, so one archive's read-only directory
+/// does not block the next archive's files.
+pub struct Tree {
+    dest: PathBuf,
+    inner: dest::DestTree,
+}
+
+impl Tree {
+    /// Opens `dest` (created if missing).
+    pub fn create(dest: &Path) -> Result<Tree, ArchiveError> {
+        let inner = dest::DestTree::merging(dest)
+            .map_err(|source| ArchiveError::Dest { dest: dest.to_path_buf(), source })?;
+        Ok(Tree { dest: dest.to_path_buf(), inner })
+    }
+
+    /// Extracts `archive` under `policy`, each entry written where `place` says, then shown to
+    /// `inspect`.
+    pub fn extract(
+        &mut self,
+        archive: &Path,
+        limits: &Limits,
+        policy: Policy,
+        place: &mut Place<'_>,
+        inspect: &mut Inspect<'_>,
+    ) -> Result<ExtractReport, ArchiveError> {
+        walk::Walk::new(archive, limits, policy).run(Some(&mut self.inner), Some(place), inspect)
+    }
+
+    /// Applies the directory modes and times of every archive extracted.
+    pub fn finish(self) -> Result<(), ArchiveError> {
+        let dest = self.dest;
+        self.inner.finish().map_err(|(entry, source)| ArchiveError::Finish { dest, entry, source })
+    }
+}
 
 /// Extracts a source archive into `dest` (created if missing) under `Policy::Source`.
 pub fn extract(archive: &Path, dest: &Path, limits: &Limits) -> Result<ExtractReport, ArchiveError> {
@@ -189,7 +246,7 @@ pub fn extract_with(
 ) -> Result<ExtractReport, ArchiveError> {
     let mut tree = dest::DestTree::create(dest)
         .map_err(|source| ArchiveError::Dest { dest: dest.to_path_buf(), source })?;
-    let report = walk::Walk::new(archive, limits, policy).run(Some(&mut tree), inspect)?;
+    let report = walk::Walk::new(archive, limits, policy).run(Some(&mut tree), None, inspect)?;
     tree.finish().map_err(|(entry, source)| ArchiveError::Write {
         archive: archive.to_path_buf(),
         entry,
@@ -206,5 +263,5 @@ pub fn scan(
     policy: Policy,
     inspect: &mut Inspect<'_>,
 ) -> Result<ExtractReport, ArchiveError> {
-    walk::Walk::new(archive, limits, policy).run(None, inspect)
+    walk::Walk::new(archive, limits, policy).run(None, None, inspect)
 }

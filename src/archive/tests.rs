@@ -490,3 +490,127 @@ fn destination_that_cannot_be_created_is_named() {
     let err = extract(&archive, &blocker.join("dest"), &Limits::default()).unwrap_err().to_string();
     assert!(err.starts_with("cannot create the destination") && err.contains("blocker/dest"), "{err}");
 }
+
+/// Merging: archives extracted into one `Tree`, each entry where a placement callback says.
+mod merging {
+    use super::*;
+
+    fn place_all(
+        tree: &mut Tree,
+        archive: &Path,
+        place: &mut Place<'_>,
+    ) -> Result<Vec<EntryRecord>, ArchiveError> {
+        let mut seen = Vec::new();
+        tree.extract(archive, &Limits::default(), Policy::Package, place, &mut |r| {
+            seen.push(r.clone());
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
+    fn under_usr(r: &EntryRecord) -> Result<Placement, String> {
+        Ok(Placement::At(format!("usr/{}", r.path)))
+    }
+
+    #[test]
+    fn entries_land_where_placed_and_present_ones_are_only_hashed() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &RawTar::default().dir("bin/").file("bin/sh", b"sh\n").bytes());
+        let two = scene.write("two.tar", &RawTar::default().file("usr/bin/sh", b"sh\n").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        place_all(&mut tree, &one, &mut under_usr).unwrap();
+        let seen = place_all(&mut tree, &two, &mut |r| Ok(Placement::Present(r.path.clone()))).unwrap();
+        tree.finish().unwrap();
+        assert_eq!(std::fs::read(scene.dest().join("usr/bin/sh")).unwrap(), b"sh\n");
+        assert!(!scene.dest().join("bin").exists());
+        assert_eq!(seen[0].path, "usr/bin/sh");
+        assert_eq!(seen[0].sha256.as_deref().map(|s| &s[..8]), Some("7018c575"));
+    }
+
+    #[test]
+    fn hard_link_to_a_present_file_links_to_where_it_lies() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &RawTar::default().file("x", b"x").bytes());
+        let two = scene.write("two.tar", &RawTar::default().file("a", b"x").hardlink("b", "a").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        place_all(&mut tree, &one, &mut |r| Ok(Placement::At(r.path.clone()))).unwrap();
+        place_all(&mut tree, &two, &mut |r| {
+            Ok(if r.path == "a" { Placement::Present("x".into()) } else { Placement::At(r.path.clone()) })
+        })
+        .unwrap();
+        let ino = |p: &str| std::fs::metadata(scene.dest().join(p)).unwrap().ino();
+        assert_eq!(ino("b"), ino("x"));
+        assert!(!scene.dest().join("a").exists());
+    }
+
+    #[test]
+    fn placement_onto_an_earlier_archives_file_is_refused() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &RawTar::default().file("x", b"first").bytes());
+        let two = scene.write("two.tar", &RawTar::default().file("y", b"second").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        place_all(&mut tree, &one, &mut |r| Ok(Placement::At(r.path.clone()))).unwrap();
+        let err = place_all(&mut tree, &two, &mut |_| Ok(Placement::At("x".into()))).unwrap_err().to_string();
+        assert!(err.contains("entry `y`: it would replace `x`, which an earlier archive put there"), "{err}");
+        assert_eq!(std::fs::read(scene.dest().join("x")).unwrap(), b"first");
+    }
+
+    #[test]
+    fn placement_outside_the_destination_is_rejected() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &RawTar::default().file("x", b"x").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        let err = place_all(&mut tree, &one, &mut |_| Ok(Placement::At("../x".into()))).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ArchiveError::Rejected { .. }), "{err:?}");
+        assert!(
+            msg.contains(
+                "entry `x`: placed at `../x`, which is not inside the destination: path contains a `..`"
+            ),
+            "{msg}"
+        );
+        assert!(!scene.path("x").exists());
+    }
+
+    #[test]
+    fn placement_through_a_symlink_is_refused() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &RawTar::default().symlink("l", "/tmp").bytes());
+        let two = scene.write("two.tar", &RawTar::default().file("x", b"x").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        place_all(&mut tree, &one, &mut |r| Ok(Placement::At(r.path.clone()))).unwrap();
+        let err =
+            place_all(&mut tree, &two, &mut |_| Ok(Placement::At("l/x".into()))).unwrap_err().to_string();
+        assert!(err.contains("entry `x`: it would be written through `l`, a symlink to `/tmp`"), "{err}");
+    }
+
+    #[test]
+    fn placement_callback_can_stop_extraction() {
+        let scene = Scene::new();
+        let one = scene.write("one.tar", &small_tree());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        let err = place_all(&mut tree, &one, &mut |_| Err("collides with another package".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("one.tar: entry `pkg-1.0/`: collides with another package"), "{err}");
+        assert!(!scene.dest().join("pkg-1.0").exists());
+    }
+
+    #[test]
+    fn directory_modes_of_every_archive_apply_once_at_finish() {
+        let scene = Scene::new();
+        let ro = RawTar::default().entry("ro/", EntryType::Directory, "", b"", 0o555).bytes();
+        let one = scene.write("one.tar", &ro);
+        let two = scene.write("two.tar", &RawTar::default().file("ro/inside", b"x").bytes());
+        let mut tree = Tree::create(&scene.dest()).unwrap();
+        let mut same = |r: &EntryRecord| Ok(Placement::At(r.path.clone()));
+        place_all(&mut tree, &one, &mut same).unwrap();
+        let before = std::fs::metadata(scene.dest().join("ro")).unwrap().permissions().mode();
+        place_all(&mut tree, &two, &mut same).unwrap();
+        tree.finish().unwrap();
+        let after = std::fs::metadata(scene.dest().join("ro")).unwrap().permissions().mode();
+        assert_ne!(before & 0o7777, 0o555, "applied only at finish");
+        assert_eq!(after & 0o7777, 0o555);
+        assert_eq!(std::fs::read(scene.dest().join("ro/inside")).unwrap(), b"x");
+    }
+}

@@ -1,8 +1,9 @@
-//! The extraction loop: reads each tar entry, applies the limits and the policy, writes it through
-//! `DestTree` (or only hashes it when scanning), and turns every failure into an error naming the
-//! archive and the entry.
+//! The extraction loop: reads each tar entry, applies the limits and the policy, asks the caller
+//! where it goes when merging, writes it through `DestTree` (or only hashes it when scanning or
+//! when its content is already in place), and turns every failure into an error naming the archive
+//! and the entry.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -10,10 +11,19 @@ use super::dest::{DestTree, Failure, copy_hashed};
 use super::guard::Tripwire;
 use super::path::RelPath;
 use super::{
-    ArchiveError, EntryKind, EntryRecord, ExtractReport, Inspect, Limits, Policy, Refusal, compression,
+    ArchiveError, EntryKind, EntryRecord, ExtractReport, Inspect, Limits, Place, Placement, Policy, Refusal,
+    compression,
 };
 
 type Entry<'a> = tar::Entry<'a, Box<dyn Read>>;
+
+/// What a link entry points at: a symlink's target bytes, or the destination path of the entry a
+/// hard link shares its inode with.
+enum Link {
+    None,
+    Symlink(Vec<u8>),
+    Hard(RelPath),
+}
 
 pub(crate) struct Walk<'a> {
     archive: &'a Path,
@@ -21,18 +31,22 @@ pub(crate) struct Walk<'a> {
     policy: Policy,
     count: u64,
     total: u64,
-    /// Non-directory entries so far: the only things a hard link may point at.
-    linkable: HashSet<String>,
+    /// Non-directory entries so far (the only things a hard link may point at), by archive path,
+    /// with the destination path that holds them.
+    linkable: HashMap<String, RelPath>,
 }
 
 impl<'a> Walk<'a> {
     pub(crate) fn new(archive: &'a Path, limits: &'a Limits, policy: Policy) -> Self {
-        Walk { archive, limits, policy, count: 0, total: 0, linkable: HashSet::new() }
+        Walk { archive, limits, policy, count: 0, total: 0, linkable: HashMap::new() }
     }
 
+    /// Reads every entry; with a `tree`, writes each where `place` says (by default at its own
+    /// path).
     pub(crate) fn run(
         mut self,
         mut tree: Option<&mut DestTree>,
+        mut place: Option<&mut Place<'_>>,
         inspect: &mut Inspect<'_>,
     ) -> Result<ExtractReport, ArchiveError> {
         let (reader, compression, wire) = compression::open(self.archive, self.limits)
@@ -45,13 +59,21 @@ impl<'a> Walk<'a> {
             let mut entry =
                 entry.map_err(|e| self.read_error(e, &wire, &format!("(header after {name})")))?;
             name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let record = self.entry(&mut entry, tree.as_deref_mut()).map_err(|f| match f {
-                Failure::Refused(reason) => self.refused(&name, reason),
-                Failure::Read(e) => self.read_error(e, &wire, &name),
-                Failure::Write(source) => {
-                    ArchiveError::Write { archive: self.archive.to_path_buf(), entry: name.clone(), source }
-                }
-            })?;
+            let record =
+                self.entry(&mut entry, tree.as_deref_mut(), place.as_deref_mut()).map_err(|f| match f {
+                    Failure::Refused(reason) => self.refused(&name, reason),
+                    Failure::Rejected(reason) => ArchiveError::Rejected {
+                        archive: self.archive.to_path_buf(),
+                        entry: name.clone(),
+                        reason,
+                    },
+                    Failure::Read(e) => self.read_error(e, &wire, &name),
+                    Failure::Write(source) => ArchiveError::Write {
+                        archive: self.archive.to_path_buf(),
+                        entry: name.clone(),
+                        source,
+                    },
+                })?;
             if let Some(record) = record {
                 inspect(&record).map_err(|reason| ArchiveError::Rejected {
                     archive: self.archive.to_path_buf(),
@@ -68,6 +90,7 @@ impl<'a> Walk<'a> {
         &mut self,
         entry: &mut Entry<'_>,
         tree: Option<&mut DestTree>,
+        place: Option<&mut Place<'_>>,
     ) -> Result<Option<EntryRecord>, Failure> {
         let raw_path = entry.path_bytes().into_owned();
         let Some(kind) = kind_of(entry.header().entry_type(), &raw_path, entry.size())? else {
@@ -77,39 +100,50 @@ impl<'a> Walk<'a> {
             return Ok(None); // the archive's own root, `./`
         };
         let mut record = self.record(entry, &rel, kind)?;
-        match kind {
-            EntryKind::File => {
-                let sha = match tree {
-                    Some(t) => t.file(&rel, entry, record.size, record.mode, record.mtime)?,
-                    None => copy_hashed(entry, record.size, &mut io::sink())?,
-                };
-                record.sha256 = Some(sha);
+        let link = self.link(entry, &mut record)?;
+        let (at, write) = match place {
+            None => (Some(rel), true),
+            Some(place) => placed(place(&record).map_err(Failure::Rejected)?)?,
+        };
+        let spot = || at.clone().ok_or_else(|| Failure::Rejected("placed at the root itself".to_string()));
+        match (kind, tree.filter(|_| write), link) {
+            (EntryKind::File, Some(t), _) => {
+                record.sha256 = Some(t.file(&spot()?, entry, record.size, record.mode, record.mtime)?);
             }
-            EntryKind::Dir => {
-                if let Some(t) = tree {
-                    t.dir(&rel, record.mode, record.mtime)?;
-                }
+            (EntryKind::File, None, _) => {
+                record.sha256 = Some(copy_hashed(entry, record.size, &mut io::sink())?)
             }
-            EntryKind::Symlink => {
-                let target = link_target(entry)?;
-                if let Some(t) = tree {
-                    t.symlink(&rel, &target, record.mtime)?;
-                }
-                record.target = Some(String::from_utf8_lossy(&target).into_owned());
+            (EntryKind::Dir, Some(t), _) => t.dir(&spot()?, record.mode, record.mtime)?,
+            (EntryKind::Symlink, Some(t), Link::Symlink(target)) => {
+                t.symlink(&spot()?, &target, record.mtime)?
             }
-            EntryKind::Hardlink => {
-                let target = self.hardlink_target(entry)?;
-                if let Some(t) = tree {
-                    t.hardlink(&rel, &target)?;
-                }
-                record.target = Some(target.to_string());
+            (EntryKind::Hardlink, Some(t), Link::Hard(to)) => t.hardlink(&spot()?, &to)?,
+            (EntryKind::Char | EntryKind::Block | EntryKind::Fifo, _, _) => {
+                self.special(entry, &mut record)?
             }
-            EntryKind::Char | EntryKind::Block | EntryKind::Fifo => self.special(entry, &mut record)?,
+            _ => {} // nothing to write
         }
         if kind != EntryKind::Dir {
-            self.linkable.insert(record.path.clone());
+            self.linkable.insert(record.path.clone(), spot()?);
         }
         Ok(Some(record))
+    }
+
+    /// A link entry's target, recorded as the archive names it.
+    fn link(&self, entry: &Entry<'_>, record: &mut EntryRecord) -> Result<Link, Failure> {
+        Ok(match record.kind {
+            EntryKind::Symlink => {
+                let target = link_target(entry)?;
+                record.target = Some(String::from_utf8_lossy(&target).into_owned());
+                Link::Symlink(target)
+            }
+            EntryKind::Hardlink => {
+                let (target, at) = self.hardlink_target(entry)?;
+                record.target = Some(target.to_string());
+                Link::Hard(at)
+            }
+            _ => Link::None,
+        })
     }
 
     /// The entry's metadata, once the count and size limits and the mode policy are applied.
@@ -146,7 +180,8 @@ impl<'a> Walk<'a> {
         })
     }
 
-    fn hardlink_target(&self, entry: &Entry<'_>) -> Result<RelPath, Failure> {
+    /// A hard link's target as the archive names it, and the destination path that holds it.
+    fn hardlink_target(&self, entry: &Entry<'_>) -> Result<(RelPath, RelPath), Failure> {
         let raw = link_target(entry)?;
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let target = match RelPath::parse(&raw) {
@@ -155,10 +190,13 @@ impl<'a> Walk<'a> {
             Err(Refusal::AbsolutePath) => return Err(Refusal::HardLinkAbsolute(shown).into()),
             Err(_) => return Err(Refusal::HardLinkOutside(shown).into()),
         };
-        if !self.linkable.contains(&target.to_string()) {
-            return Err(Refusal::HardLinkMissing(target.to_string()).into());
+        match self.linkable.get(&target.to_string()) {
+            Some(at) => {
+                let at = at.clone();
+                Ok((target, at))
+            }
+            None => Err(Refusal::HardLinkMissing(target.to_string()).into()),
         }
-        Ok(target)
     }
 
     /// Device nodes and FIFOs: refused in sources, recorded (never created) in packages.
@@ -208,6 +246,21 @@ fn kind_of(ty: tar::EntryType, raw_path: &[u8], size: u64) -> Result<Option<Entr
         T::XGlobalHeader => return Ok(None),
         other => return Err(Refusal::UnsupportedType(format!("{}", other.as_byte() as char))),
     }))
+}
+
+/// The checked destination path of a placement (`None`: the destination's root) and whether the
+/// entry is written there.
+fn placed(placement: Placement) -> Result<(Option<RelPath>, bool), Failure> {
+    let (path, write) = match placement {
+        Placement::At(path) => (path, true),
+        Placement::Present(path) => (path, false),
+    };
+    match RelPath::parse(path.as_bytes()) {
+        Ok(at) => Ok((at, write)),
+        Err(why) => {
+            Err(Failure::Rejected(format!("placed at `{path}`, which is not inside the destination: {why}")))
+        }
+    }
 }
 
 fn link_target(entry: &Entry<'_>) -> Result<Vec<u8>, Failure> {

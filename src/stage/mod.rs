@@ -2,8 +2,20 @@
 //! file collisions, and records the ownership and device nodes that the image writer applies (a
 //! rootless build cannot `chown` or `mknod`, so those live beside the tree, not in it).
 
+mod db;
+mod error;
+mod merge;
+mod plan;
+mod tree;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+pub use error::{LinkProblem, StageError};
+pub use merge::merge;
+
+/// Where the package database lives in the staging root (see `db`).
+pub const DB_DIR: &str = "var/db/ingot";
 
 /// A directory tree that will become the root filesystem, plus what the tree itself cannot carry.
 #[derive(Debug, Clone, Default)]

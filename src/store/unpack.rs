@@ -33,6 +33,25 @@ impl Binpkg {
         Ok(report.entries.iter().map(FileEntry::from).collect())
     }
 
+    /// Extracts into `tree`, which the packages merged before it share, each entry written where
+    /// `place` says (the stage resolves symlinks and collisions; see `archive::Tree`), and checked
+    /// against the manifest as it is written, as `unpack` does. The archive is read once.
+    pub fn extract_into(
+        &self,
+        tree: &mut archive::Tree,
+        place: &mut archive::Place<'_>,
+    ) -> Result<(), StoreError> {
+        let mut checker = Checker::new(&self.manifest);
+        tree.extract(&self.archive, &Limits::default(), Policy::Package, place, &mut |r| checker.check(r))
+            .map_err(|source| StoreError::Unpack { package: self.describe(), source })?;
+        match checker.first_missing() {
+            Some(entry) => {
+                Err(StoreError::MissingEntry { package: self.describe(), entry: entry.to_string() })
+            }
+            None => Ok(()),
+        }
+    }
+
     /// `category/name-version (key prefix)`, for messages.
     pub fn describe(&self) -> String {
         describe(&self.manifest, &self.key)
