@@ -18,6 +18,7 @@ pub mod fs;
 pub mod host;
 pub mod image;
 pub mod key;
+pub mod pipeline;
 pub mod profile;
 pub mod recipe;
 pub mod report;

@@ -11,6 +11,7 @@ use crate::store::{Binpkg, PackageMeta, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -162,12 +163,11 @@ pub fn phase_scripts(r: &Recipe) -> PhaseScripts {
 
 fn context(req: &BuildRequest, work: &Path) -> PhaseContext {
     let r = req.recipe;
-    // As in EAPI 4+: without sources there is nothing to unpack, so a missing $S means WORKDIR.
-    let s_dir = if r.sources.is_empty() && !work.join(&r.build.dir).is_dir() {
-        String::new()
-    } else {
-        r.build.dir.clone()
-    };
+    // As in EAPI 4+: when nothing was unpacked (no sources, or none a tarball), a missing $S
+    // means WORKDIR.
+    let unpacked = r.sources.iter().any(|s| is_tarball(&s.file));
+    let s_dir =
+        if !unpacked && !work.join(&r.build.dir).is_dir() { String::new() } else { r.build.dir.clone() };
     let revision = r.version.revision().and_then(|s| s.parse().ok()).unwrap_or(0);
     PhaseContext {
         category: r.cpn.category().to_string(),
@@ -275,9 +275,13 @@ fn unpack_sources(req: &BuildRequest, work: &Path, log: &mut File) -> Result<(),
         if is_tarball(&name) {
             crate::archive::extract(file, work, &limits).map_err(|e| Box::new((file.clone(), e)))?;
         } else {
-            std::fs::copy(file, work.join(&name)).map_err(|e| {
-                (file.clone(), crate::archive::ArchiveError::Read { archive: file.clone(), source: e })
-            })?;
+            // A fixed mode: how the distfile was downloaded must not change the build.
+            let dest = work.join(&name);
+            std::fs::copy(file, &dest)
+                .and_then(|_| std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)))
+                .map_err(|e| {
+                    (file.clone(), crate::archive::ArchiveError::Read { archive: file.clone(), source: e })
+                })?;
         }
     }
     Ok(())

@@ -19,8 +19,11 @@ pub struct BuildArgs {
     /// Packages to build instead of the profile's world
     pub atoms: Vec<String>,
     /// Build the packages only; do not stage, configure or make the image
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub no_image: bool,
+    /// Where to write the image (default: out/<profile>.<format>)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     /// Parallel jobs in total, split between concurrent builds (default: the number of cores)
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -77,15 +80,40 @@ pub fn build(g: &Global, a: &BuildArgs) -> CmdResult {
     let p = prepare(g, &a.profile, &a.atoms)?;
     let progress = Progress::new(Mode::pick(a.json, g.quiet));
     let summary = build_packages(&p, jobs(a.jobs), a.keep_going, &progress);
+    if !summary.ok() || a.no_image {
+        progress.finish();
+        report(&p, &summary, None, a.json, g);
+        return if summary.ok() { Ok(()) } else { Err(Failure::Reported) };
+    }
+    let out = a.output.clone().unwrap_or_else(|| default_output(&p.profile));
+    let image = image_request(&p, &summary).make_image(&out, &progress);
     progress.finish();
-    report(&p, &summary, a.json, g);
-    if !summary.ok() {
-        return Err(Failure::Reported);
+    match image {
+        Ok(info) => {
+            report(&p, &summary, Some(&info), a.json, g);
+            Ok(())
+        }
+        Err(e) => {
+            report(&p, &summary, None, a.json, g);
+            Err(e.into())
+        }
     }
-    if !a.no_image {
-        return Err(Failure::Error("making the image is not available yet: use --no-image".into()));
+}
+
+/// `out/<profile>.<format>`, relative to the working directory.
+pub fn default_output(profile: &Profile) -> std::path::PathBuf {
+    std::path::Path::new("out").join(format!("{}.{}", profile.name, profile.image.format.extension()))
+}
+
+pub fn image_request<'a>(p: &'a Prepared, s: &'a Summary) -> crate::pipeline::ImageRequest<'a> {
+    crate::pipeline::ImageRequest {
+        plan: &p.plan,
+        keyed: &p.keyed,
+        profile: &p.profile,
+        packages: &s.packages,
+        store: &p.store,
+        source_date_epoch: p.env.source_date_epoch,
     }
-    Ok(())
 }
 
 pub fn build_packages(p: &Prepared, jobs: usize, keep_going: bool, progress: &Progress) -> Summary {
@@ -101,7 +129,7 @@ pub fn build_packages(p: &Prepared, jobs: usize, keep_going: bool, progress: &Pr
     schedule::run(&inputs, &opts, progress)
 }
 
-fn report(p: &Prepared, s: &Summary, json: bool, g: &Global) {
+fn report(p: &Prepared, s: &Summary, image: Option<&crate::image::ImageInfo>, json: bool, g: &Global) {
     let names = |v: &mut dyn Iterator<Item = petgraph::graph::NodeIndex>| -> Vec<String> {
         let mut out: Vec<String> = v.map(|n| p.plan.get(n).cpv()).collect();
         out.sort();
@@ -120,6 +148,7 @@ fn report(p: &Prepared, s: &Summary, json: bool, g: &Global) {
             "failed": names(&mut s.failed.iter().map(|(n, _)| *n)),
             "skipped": names(&mut s.skipped.iter().copied()),
             "wall_seconds": (s.wall.as_secs_f64() * 1000.0).round() / 1000.0,
+            "image": image,
         });
         println!("{out}");
         return;
@@ -140,6 +169,14 @@ fn report(p: &Prepared, s: &Summary, json: bool, g: &Global) {
         line.push_str(&format!(", skipped {}", s.skipped.len()));
     }
     println!("{line} in {}", human_duration(s.wall));
+    if let Some(i) = image {
+        println!(
+            "image {} ({}, sha256 {})",
+            i.path.display(),
+            crate::ui::progress::human_bytes(i.size),
+            i.sha256
+        );
+    }
 }
 
 pub fn fetch(g: &Global, a: &FetchArgs) -> CmdResult {

@@ -7,6 +7,7 @@ mod build;
 mod cache;
 mod check;
 mod explain;
+mod image;
 mod plan;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -74,6 +75,10 @@ pub enum Command {
     Fetch(build::FetchArgs),
     /// Show a package's build key and what changed since the stored build of it
     Explain(explain::ExplainArgs),
+    /// Build a profile's image twice and check both are bit for bit identical
+    Verify(image::VerifyArgs),
+    /// Boot a disk image in QEMU (UEFI, or BIOS with --bios), optionally waiting for a marker
+    Boot(image::BootArgs),
     /// Inspect and maintain the binary package store
     #[command(subcommand)]
     Cache(cache::CacheCommand),
@@ -127,6 +132,8 @@ pub fn main() -> ExitCode {
         Command::Build(a) => build::build(&cli.global, a),
         Command::Fetch(a) => build::fetch(&cli.global, a),
         Command::Explain(a) => explain::run(&cli.global, a),
+        Command::Verify(a) => image::verify(&cli.global, a),
+        Command::Boot(a) => image::boot(&cli.global, a),
         Command::Cache(c) => cache::run(&cli.global, c),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "ingot", &mut std::io::stdout());

@@ -127,6 +127,28 @@ pub fn build_with(
     })
 }
 
+/// The identifiers each partition of `conf` will have in an image built with `seed`, known before
+/// the image is written (the configure stage writes them into `/etc/fstab`): label, kind,
+/// filesystem, partition GUID and filesystem UUID.
+pub fn identities(
+    conf: &ImageConf,
+    seed: [u8; 32],
+) -> Vec<(String, PartitionKind, Filesystem, Guid, Option<String>)> {
+    let ids = Ids::new(seed);
+    conf.partitions
+        .iter()
+        .map(|p| (p.label.clone(), p.kind, p.fs, ids.partition(&p.label), fs_uuid(&ids, &p.label, p.fs)))
+        .collect()
+}
+
+fn fs_uuid(ids: &Ids, label: &str, fs: Filesystem) -> Option<String> {
+    match fs {
+        Filesystem::Vfat => Some(ids::fat_uuid(ids.fat_serial(label))),
+        Filesystem::Ext4 | Filesystem::Swap => Some(ids.filesystem(label).to_string()),
+        Filesystem::None => None,
+    }
+}
+
 /// The kernel command line: the profile's, plus the root partition unless it names one itself.
 pub fn kernel_cmdline(profile: &str, root_partition: Guid) -> String {
     let base = profile.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -267,11 +289,7 @@ impl Builder<'_> {
     }
 
     fn info(&self, p: &Placed) -> PartitionInfo {
-        let fs_uuid = match p.fs {
-            Filesystem::Vfat => Some(ids::fat_uuid(self.ids.fat_serial(&p.label))),
-            Filesystem::Ext4 | Filesystem::Swap => Some(self.ids.filesystem(&p.label).to_string()),
-            Filesystem::None => None,
-        };
+        let fs_uuid = fs_uuid(&self.ids, &p.label, p.fs);
         PartitionInfo {
             number: p.number,
             label: p.label.clone(),

@@ -193,6 +193,7 @@ fn finished_line(id: &str, outcome: Outcome, elapsed: Duration) -> String {
         Outcome::Cached => "reused",
         Outcome::Substituted => "substituted",
         Outcome::Fetched => "fetched",
+        Outcome::Merged => "merged",
         Outcome::Failed => "FAILED",
         Outcome::Skipped => "skipped",
     };

@@ -9,6 +9,16 @@ pub struct PkgTree {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for PkgTree {
+    /// `INGOT_KEEP_TEST_TREES=1` keeps each tree for inspection and prints where it is.
+    fn drop(&mut self) {
+        if std::env::var_os("INGOT_KEEP_TEST_TREES").is_some() {
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+            eprintln!("kept test tree {}", dir.keep().display());
+        }
+    }
+}
+
 impl PkgTree {
     pub fn new() -> PkgTree {
         // Under target/: the sandbox refuses build directories inside system trees, and /tmp may be
