@@ -280,6 +280,9 @@ fn destination_with_contents_is_refused() {
     std::fs::remove_dir_all(p.dest()).unwrap();
     std::fs::write(p.dest(), "a file").unwrap();
     assert!(matches!(merge(&[], &p.dest(), &Silent), Err(StageError::DestNotEmpty { .. })));
+    let below = p.dest().join("root");
+    let err = merge(&[], &below, &Silent).unwrap_err().to_string();
+    assert!(err.contains(&below.display().to_string()) && err.contains("Not a directory"), "{err}");
 }
 
 #[test]

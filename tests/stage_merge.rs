@@ -13,11 +13,8 @@ fn merged_root_holds_every_file_and_entries_carry_owners_modes_and_nodes() {
     let base = p.make_with(
         "base",
         |d| {
-            d.dir("bin", 0o755).dir("dev", 0o755).file("bin/su", "su\n", 0o4755).file(
-                "etc/shadow",
-                "root:*\n",
-                0o640,
-            );
+            d.dir("bin", 0o755).file("bin/su", "su\n", 0o4755);
+            d.file("etc/shadow", "root:*\n", 0o640);
         },
         |m| {
             m.owners.insert("etc/shadow".into(), (0, 42));
@@ -33,6 +30,7 @@ fn merged_root_holds_every_file_and_entries_carry_owners_modes_and_nodes() {
     assert_eq!(std::fs::read_to_string(root.dir.join("usr/bin/tool")).unwrap(), "tool\n");
     assert_eq!(mode(&root.dir.join("bin/su")), 0o4755);
     assert!(!root.dir.join("dev/null").exists(), "device nodes are the image's to create");
+    assert!(root.dir.join("dev").is_dir(), "though not in the package, the node's directory is made");
     let meta = |uid, gid, mode, node| EntryMeta { uid, gid, mode, node };
     let expected = [
         ("bin/su".to_string(), meta(0, 0, Some(0o4755), None)),

@@ -107,6 +107,12 @@ impl DestTree {
         .map_err(|e| Failure::Write(annotate(e.into(), &path)))
     }
 
+    /// Creates the directories a device node or FIFO at `rel` needs; the node itself is left to
+    /// whoever can `mknod`.
+    pub(crate) fn node_parents(&mut self, rel: &RelPath) -> Result<(), Failure> {
+        self.parents(rel, true).map(|_| ())
+    }
+
     /// Hard-links `rel` to the earlier entry `target`. `link(2)` does not follow a symlink at
     /// `target`, and `target`'s parents are checked like any entry's.
     pub(crate) fn hardlink(&mut self, rel: &RelPath, target: &RelPath) -> Result<(), Failure> {

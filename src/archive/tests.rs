@@ -286,7 +286,7 @@ fn device_nodes_and_fifos_are_refused_in_sources() {
 }
 
 #[test]
-fn packages_report_device_nodes_without_creating_them() {
+fn packages_report_device_nodes_without_creating_them_but_make_their_directory() {
     let scene = Scene::new();
     let tar = RawTar::default().device("dev/null", EntryType::Char, 1, 3).bytes();
     let archive = scene.write("p.tar", &tar);
@@ -295,6 +295,7 @@ fn packages_report_device_nodes_without_creating_them() {
     assert_eq!(report.entries[0].kind, EntryKind::Char);
     assert_eq!(report.entries[0].device, Some((1, 3)));
     assert!(!scene.dest().join("dev/null").exists());
+    assert!(scene.dest().join("dev").is_dir(), "where the image writer will create the node");
 }
 
 #[test]

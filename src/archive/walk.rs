@@ -118,8 +118,11 @@ impl<'a> Walk<'a> {
                 t.symlink(&spot()?, &target, record.mtime)?
             }
             (EntryKind::Hardlink, Some(t), Link::Hard(to)) => t.hardlink(&spot()?, &to)?,
-            (EntryKind::Char | EntryKind::Block | EntryKind::Fifo, _, _) => {
-                self.special(entry, &mut record)?
+            (EntryKind::Char | EntryKind::Block | EntryKind::Fifo, tree, _) => {
+                self.special(entry, &mut record)?;
+                if let Some(t) = tree {
+                    t.node_parents(&spot()?)?; // the node's directory must exist for the image writer
+                }
             }
             _ => {} // nothing to write
         }

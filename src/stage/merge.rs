@@ -52,13 +52,13 @@ fn merge_one(
 /// `dest` must not exist, or be an empty directory.
 fn check_dest(dest: &Path) -> Result<(), StageError> {
     let not_empty = || StageError::DestNotEmpty { dest: dest.to_path_buf() };
-    match fs_err::read_dir(dest) {
-        Ok(mut listing) => match listing.next() {
+    match fs_err::symlink_metadata(dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(m) if !m.is_dir() => Err(not_empty()),
+        Ok(_) => match fs_err::read_dir(dest)?.next() {
             Some(_) => Err(not_empty()),
             None => Ok(()),
         },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(not_empty()),
-        Err(e) => Err(e.into()),
     }
 }

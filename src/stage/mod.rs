@@ -1,6 +1,9 @@
 //! Stage: merges the run-time closure of the plan from the store into a fresh staging root, refusing
 //! file collisions, and records the ownership and device nodes that the image writer applies (a
 //! rootless build cannot `chown` or `mknod`, so those live beside the tree, not in it).
+//!
+//! `merge` is the entry point; `plan` holds the rules (collisions, directory symlinks, order),
+//! `tree` the symlink resolution confined to the root, `db` the package database written into it.
 
 mod db;
 mod error;

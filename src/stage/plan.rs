@@ -12,9 +12,12 @@
 //! - Two files, device nodes or FIFOs at one path must be the same: kind, contents (sha256),
 //!   device numbers, mode and owner. Two symlinks must have the same target (the first one's
 //!   owner stays). Anything else at one path is a collision naming both packages.
-//! - So order matters only where a symlink replaces a directory: a package that installs below
-//!   `bin/` merged before the one that makes `bin` a symlink is a collision, as the symlink cannot
-//!   replace the directory. Dependency order puts the base layout first.
+//! - So order matters only where a symlink replaces a directory (a package that installs below
+//!   `bin/` merged before the one that makes `bin` a symlink is a collision: the symlink cannot
+//!   replace the directory; dependency order puts the base layout first), and in whose mode and
+//!   owner a shared directory keeps.
+//! - Each package's database directory (`var/db/ingot/<category>/<name>-<version>`, resolved like
+//!   any path) must be left free by every package.
 
 use std::collections::{BTreeMap, HashMap};
 

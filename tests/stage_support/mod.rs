@@ -76,6 +76,14 @@ impl Dest {
         self
     }
 
+    pub fn copy(&self, path: &str, from: &Path, mode: u32) -> &Self {
+        let p = self.0.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(from, &p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        self
+    }
+
     pub fn symlink(&self, path: &str, target: &str) -> &Self {
         let p = self.0.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
