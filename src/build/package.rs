@@ -76,7 +76,7 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
         return Ok(Built::Cached(pkg));
     }
     let started = Instant::now();
-    let dirs = Dirs::create(store, &cpv)?;
+    let dirs = Dirs::create(store, &cpv, !req.sysroot.is_empty(), !req.hostroot.is_empty())?;
     let log_path = log_path(store, req);
     let io = |what: &str| {
         let cpv = cpv.clone();
@@ -103,38 +103,91 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
         workdir: dirs.work.clone(),
         destdir: dirs.image.clone(),
         sysroot: dirs.sysroot.clone(),
-        hostroot: Some(dirs.host.clone()),
+        hostroot: dirs.host.clone(),
         filesdir: req.recipe.origin.files_dir.clone(),
         tmpdir: dirs.tmp.clone(),
         env,
         timeout: None,
     };
-    for (phase, body) in phase_scripts(req.recipe).to_run() {
-        step(reporter, req, phase);
-        let _ = writeln!(log, ">>> ingot: {phase} phase of {cpv}");
-        let script = phases::script_for(phase, body);
-        let status = sandbox::run(&spec, &script, &mut log).map_err(|source| BuildError::Sandbox {
-            cpv: cpv.clone(),
-            phase: phase.into(),
-            log: log_path.clone(),
-            source: Box::new(source),
-        })?;
-        if !status.success() {
-            let _ = log.flush();
-            return Err(BuildError::Phase {
-                cpv,
-                phase: phase.into(),
-                status: describe(status),
-                tail: tail(&log_path, LOG_TAIL),
-                log: log_path,
-            });
-        }
+    let phases = phase_scripts(req.recipe);
+    let to_run = phases.to_run();
+    let driver = write_phase_scripts(&dirs.tmp, &to_run).map_err(io("writing the phase scripts"))?;
+    let current = dirs.tmp.join(PHASES_DIR).join("current");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch_phases(&current, &done, reporter, req));
+        let r = sandbox::run(&spec, &driver, &mut log);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        watcher.thread().unpark();
+        r
+    });
+    let phase =
+        std::fs::read_to_string(&current).map(|p| p.trim().to_string()).unwrap_or_else(|_| "setup".into());
+    let status = result.map_err(|source| BuildError::Sandbox {
+        cpv: cpv.clone(),
+        phase: phase.clone(),
+        log: log_path.clone(),
+        source: Box::new(source),
+    })?;
+    if !status.success() {
+        let _ = log.flush();
+        return Err(BuildError::Phase {
+            cpv,
+            phase,
+            status: describe(status),
+            tail: tail(&log_path, LOG_TAIL),
+            log: log_path,
+        });
     }
     step(reporter, req, "pack");
     let elapsed = started.elapsed();
     let meta = package_meta(req, elapsed);
     let pkg = store.insert(&req.key, &dirs.image, meta).map_err(store_err)?;
+    tracing::debug!(package = %req.task, "stored");
+    drop(dirs);
+    tracing::debug!(package = %req.task, "build directory discarded");
     Ok(Built::Fresh(pkg, elapsed))
+}
+
+/// Where, in the build's /tmp, the phase scripts and the name of the running phase are kept.
+const PHASES_DIR: &str = ".ingot-phases";
+
+/// Writes each phase as its own script (helpers, `cd "$S"`, body: exactly what a phase is) and
+/// returns a driver that runs them in order in one sandbox, each as a fresh `sh -e`, recording
+/// the running phase so a failure can be named. One sandbox per build instead of one per phase
+/// saves the namespace setup, most of a small package's overhead.
+fn write_phase_scripts(tmp: &Path, phases: &[(&str, &str)]) -> std::io::Result<String> {
+    let dir = tmp.join(PHASES_DIR);
+    fs_err::create_dir_all(&dir)?;
+    let inside = format!("{}/{PHASES_DIR}", sandbox::inside::TMPDIR);
+    let mut driver = String::new();
+    for (phase, body) in phases {
+        fs_err::write(dir.join(format!("{phase}.sh")), phases::script_for(phase, body))?;
+        driver.push_str(&format!(
+            "echo {phase} > {inside}/current\nprintf '>>> ingot: %s phase of %s\\n' {phase} \"$CATEGORY/$PF\"\nsh -e {inside}/{phase}.sh\n"
+        ));
+    }
+    Ok(driver)
+}
+
+/// Reports each phase as it starts, by watching the driver's record of the running phase.
+fn watch_phases(
+    current: &Path,
+    done: &std::sync::atomic::AtomicBool,
+    reporter: &dyn Reporter,
+    req: &BuildRequest,
+) {
+    let mut last = String::new();
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Ok(p) = std::fs::read_to_string(current) {
+            let p = p.trim();
+            if !p.is_empty() && p != last {
+                step(reporter, req, p);
+                last = p.to_string();
+            }
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
 }
 
 /// The recipe's phases over its build system's defaults. Without a named system, Gentoo's
@@ -217,12 +270,15 @@ struct Dirs {
     work: PathBuf,
     image: PathBuf,
     sysroot: PathBuf,
-    host: PathBuf,
+    host: Option<PathBuf>,
     tmp: PathBuf,
 }
 
 impl Dirs {
-    fn create(store: &Store, cpv: &str) -> Result<Dirs, BuildError> {
+    /// A build without build (or host) dependencies gets the store's shared empty directory as its
+    /// SYSROOT (and no host root) instead of fresh ones: every directory made here is deleted
+    /// again, and deletions are slow on some filesystems.
+    fn create(store: &Store, cpv: &str, sysroot: bool, host: bool) -> Result<Dirs, BuildError> {
         let entry = store
             .temp_entry(&format!("build-{}-", cpv.replace('/', "_")))
             .map_err(|e| BuildError::Store { cpv: cpv.into(), source: Box::new(e) })?;
@@ -236,11 +292,13 @@ impl Dirs {
             })?;
             Ok(p)
         };
+        let empty =
+            || store.empty_dir().map_err(|e| BuildError::Store { cpv: cpv.into(), source: Box::new(e) });
         Ok(Dirs {
             work: sub("work")?,
             image: sub("image")?,
-            sysroot: sub("sysroot")?,
-            host: sub("host")?,
+            sysroot: if sysroot { sub("sysroot")? } else { empty()? },
+            host: if host { Some(sub("host")?) } else { None },
             tmp: sub("tmp")?,
             _entry: entry,
         })
@@ -248,9 +306,10 @@ impl Dirs {
 }
 
 fn merge_roots(req: &BuildRequest, dirs: &Dirs) -> Result<(), BuildError> {
-    for (root, pkgs, dir) in
-        [("SYSROOT", &req.sysroot, &dirs.sysroot), ("host root", &req.hostroot, &dirs.host)]
-    {
+    let roots =
+        [("SYSROOT", &req.sysroot, Some(&dirs.sysroot)), ("host root", &req.hostroot, dirs.host.as_ref())];
+    for (root, pkgs, dir) in roots {
+        let Some(dir) = dir else { continue };
         for pkg in pkgs {
             pkg.unpack(dir).map_err(|e| BuildError::Sysroot {
                 cpv: req.recipe.cpv(),
@@ -305,6 +364,7 @@ fn log_path(store: &Store, req: &BuildRequest) -> PathBuf {
 }
 
 fn step(reporter: &dyn Reporter, req: &BuildRequest, step: &str) {
+    tracing::debug!(package = %req.task, step, "build step");
     reporter.event(Event::TaskStep { id: req.task.clone(), step: step.into() });
 }
 

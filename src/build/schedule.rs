@@ -216,6 +216,7 @@ impl<'a> Scheduler<'a> {
 
     fn run(&mut self) {
         let (tx, rx) = mpsc::channel::<Finished>();
+        let reaper = reaper(self.inp.store);
         let mut free = self.opts.jobs.max(1);
         let mut running: BTreeMap<NodeIndex, Instant> = BTreeMap::new();
         std::thread::scope(|scope| {
@@ -247,6 +248,7 @@ impl<'a> Scheduler<'a> {
                 running.remove(&f.node);
                 free += f.jobs;
                 self.finish(f);
+                let _ = reaper.send(());
             }
         });
         let leftover: Vec<NodeIndex> = self
@@ -351,6 +353,22 @@ impl<'a> Scheduler<'a> {
     fn keyed_pkgs(&self, nodes: &[NodeIndex]) -> Vec<Binpkg> {
         nodes.iter().filter_map(|d| self.summary.packages.get(d).cloned()).collect()
     }
+}
+
+/// A detached thread that deletes finished build directories from the store's trash whenever
+/// woken, so no build waits for slow deletions. It may be cut short at exit; the next run or
+/// `ingot cache gc` finishes the job.
+fn reaper(store: &Store) -> mpsc::Sender<()> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let store = store.clone();
+    let _ = std::thread::Builder::new().name("ingot-reaper".into()).spawn(move || {
+        store.empty_trash();
+        while rx.recv().is_ok() {
+            while rx.try_recv().is_ok() {}
+            store.empty_trash();
+        }
+    });
+    tx
 }
 
 /// What must be in the store before `n` can build: its SYSROOT and host root.

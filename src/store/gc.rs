@@ -65,6 +65,7 @@ impl Store {
             }
         }
         report.tmp_removed = clean_tmp(&self.tmp_dir())?;
+        self.empty_trash();
         report.quarantine_removed = clean_dir(&self.root().join("quarantine"))?;
         clean_locks(&self.root().join("locks"))?;
         Ok(report)
@@ -158,6 +159,18 @@ fn read_dir_sorted(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
 
 /// Removes a file or a whole tree, including trees with read-only directories (a DESTDIR often has
 /// some) that `remove_dir_all` alone cannot empty without root.
+impl Store {
+    /// Deletes what finished temporary entries left in the trash. Safe to run from several
+    /// processes at once: each entry was renamed in whole, and a vanished one is simply skipped.
+    pub fn empty_trash(&self) {
+        let trash = self.root().join(super::lock::TRASH);
+        let Ok(entries) = std::fs::read_dir(&trash) else { return };
+        for e in entries.flatten() {
+            let _ = remove_tree(&e.path());
+        }
+    }
+}
+
 pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

@@ -129,14 +129,33 @@ impl TempEntry {
 
 impl Drop for TempEntry {
     fn drop(&mut self) {
-        // Best effort: whatever stays behind is unlocked from here on, and gc removes it.
-        if crate::store::remove_tree(&self.dir).is_ok()
+        // One rename into the store's trash instead of deleting now: on filesystems mounted with
+        // `discard` every rmdir and freed block is slow, and a build should not wait for it.
+        // `Store::empty_trash` (in the background during builds, or `gc`) deletes it later. If the
+        // rename fails, delete in place. Best effort: whatever stays behind is unlocked from here
+        // on, and gc removes it.
+        let trashed = trash_dir(&self.dir)
+            .and_then(|trash| {
+                let name = self.dir.file_name()?.to_owned();
+                std::fs::create_dir_all(&trash).ok()?;
+                std::fs::rename(&self.dir, trash.join(name)).ok()
+            })
+            .is_some();
+        if (trashed || crate::store::remove_tree(&self.dir).is_ok())
             && let Some(lock) = self.lock.take()
         {
             let _ = lock.remove();
         }
     }
 }
+
+/// `<store>/trash` for an entry `<store>/tmp/<name>`.
+pub(crate) fn trash_dir(entry: &Path) -> Option<PathBuf> {
+    Some(entry.parent()?.parent()?.join(TRASH))
+}
+
+/// Where finished temporary entries wait to be deleted.
+pub(crate) const TRASH: &str = "trash";
 
 pub(crate) const LOCK_SUFFIX: &str = ".lock";
 

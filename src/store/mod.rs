@@ -98,6 +98,23 @@ impl Store {
 
     /// A fresh directory under `tmp/` (a build's WORKDIR or DESTDIR), removed on drop and, if its
     /// process dies first, by `gc`.
+    /// An empty, read-only directory shared by every build that needs one (an empty SYSROOT).
+    pub fn empty_dir(&self) -> Result<PathBuf, StoreError> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.root.join("empty");
+        if !dir.is_dir() {
+            let tmp = self.temp_entry("empty-")?;
+            fs_err::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o555))?;
+            // Another process may have won the race; theirs is just as empty.
+            match std::fs::rename(tmp.path(), &dir) {
+                Ok(()) => {}
+                Err(_) if dir.is_dir() => {}
+                Err(e) => return Err(annotate(e, &dir).into()),
+            }
+        }
+        Ok(dir)
+    }
+
     pub fn temp_entry(&self, prefix: &str) -> Result<TempEntry, StoreError> {
         Ok(TempEntry::create(&self.tmp_dir(), prefix)?)
     }
@@ -135,11 +152,15 @@ impl Store {
         };
         let text = manifest.to_toml().map_err(|source| StoreError::ManifestWrite { key: *key, source })?;
         let manifest_tmp = staging.path().join(format!("{key}{}", layout::MANIFEST_SUFFIX));
-        write_synced(&manifest_tmp, text.as_bytes())?;
+        write_file(&manifest_tmp, text.as_bytes())?;
         fs_err::create_dir_all(layout::pkg_dir(&self.root, key))?;
         let archive = self.archive_path(key);
-        crate::fs::rename_into_place(&archive_tmp, &archive)?;
-        crate::fs::rename_into_place(&manifest_tmp, &self.manifest_path(key))?;
+        // Renames, archive first, make the package appear whole to readers. They are not fsynced:
+        // every `get` checks the archive's size and sha256 against the manifest and quarantines a
+        // mismatch, so after a power loss the worst case is a rebuild, and four fsyncs per package
+        // cost more than a small package's whole build on a slow disk.
+        fs_err::rename(&archive_tmp, &archive)?;
+        fs_err::rename(&manifest_tmp, self.manifest_path(key))?;
         Ok(Binpkg { key: *key, manifest, archive })
     }
 
@@ -169,12 +190,10 @@ impl Store {
 }
 
 /// Writes a new file with the usual permissions (a shared store's manifests are world-readable,
-/// unlike `write_atomic`'s private temporaries) and flushes it to disk before it is renamed.
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// unlike `write_atomic`'s private temporaries).
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut file = fs_err::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    fs_err::File::create(path)?.write_all(bytes)
 }
 
 /// An I/O error that names its path (for std calls whose errors do not).

@@ -58,7 +58,9 @@ pub(crate) fn pack(destdir: &Path, meta: &PackageMeta, out: &Path) -> Result<Pac
     let items = collect(destdir, meta)?;
     let file = fs_err::File::create(out)?;
     let hashing = HashingWriter::new(BufWriter::with_capacity(256 << 10, file));
-    let mut tar = tar::Builder::new(zstd::stream::write::Encoder::new(hashing, ZSTD_LEVEL)?);
+    let mut encoder = zstd::stream::write::Encoder::new(hashing, ZSTD_LEVEL)?;
+    size_tables(&mut encoder, &items)?;
+    let mut tar = tar::Builder::new(encoder);
     let mut files = Vec::with_capacity(items.len());
     for mut item in items {
         if let Some(source) = &item.source {
@@ -69,9 +71,24 @@ pub(crate) fn pack(destdir: &Path, meta: &PackageMeta, out: &Path) -> Result<Pac
         files.push(item.entry);
     }
     let (buffered, sha256, size) = tar.into_inner()?.finish()?.finish();
-    let file = buffered.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
+    // Not fsynced: see `Store::insert` on why integrity never depends on durability here.
+    buffered.into_inner().map_err(|e| e.into_error())?;
     Ok(Packed { files, sha256, size })
+}
+
+/// Scales zstd's window and match tables to the content: level 10 otherwise allocates and zeroes
+/// several MiB of tables per package, which dominates packing a small one. An input smaller than
+/// the window compresses the same either way, and the result depends only on the content.
+fn size_tables<W: std::io::Write>(
+    encoder: &mut zstd::stream::write::Encoder<'_, W>,
+    items: &[Item],
+) -> std::io::Result<()> {
+    use zstd::zstd_safe::CParameter;
+    let bytes: u64 = items.iter().map(|i| i.entry.size + 1024).sum::<u64>() + 1024;
+    let log = (u64::BITS - bytes.leading_zeros()).clamp(12, 22);
+    encoder.set_parameter(CParameter::WindowLog(log))?;
+    encoder.set_parameter(CParameter::HashLog((log + 1).min(21)))?;
+    encoder.set_parameter(CParameter::ChainLog((log + 1).min(21)))
 }
 
 /// Every DESTDIR entry plus the declared nodes, sorted by path, owners applied.
