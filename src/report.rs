@@ -57,6 +57,8 @@ pub enum Outcome {
     Cached,
     Substituted,
     Fetched,
+    /// Sent to a remote cache.
+    Uploaded,
     Failed,
     Skipped,
 }

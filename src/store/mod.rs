@@ -5,6 +5,7 @@
 
 mod error;
 mod gc;
+mod import;
 mod layout;
 mod lock;
 mod manifest;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub use error::{PackProblem, StoreError};
 pub use gc::GcReport;
 pub(crate) use gc::remove_tree;
+pub use import::ImportError;
 pub use layout::STORE_VERSION;
 pub use lock::{KeyLock, TempEntry};
 pub use manifest::{FORMAT as MANIFEST_FORMAT, FileEntry, Manifest};
