@@ -10,6 +10,7 @@ mod push;
 mod remote;
 mod sign;
 mod substitute;
+mod tally;
 #[cfg(test)]
 mod tests;
 
@@ -19,3 +20,4 @@ pub use push::{PushError, PushReport, PushRequest, push};
 pub use remote::{BadRemote, Remote, TransferError};
 pub use sign::{SignatureProblem, sign, verify};
 pub use substitute::{Problem, Refusal, SubstituteError, Substituted, Substituters};
+pub use tally::Tally;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the command ran and found problems (check errors, resolution failed,
 //! a build failed); 2 bad usage (clap's own).
 
+pub mod cache_remote;
 mod check;
 mod plan;
 
