@@ -80,7 +80,10 @@ impl Store {
         write_synced(&manifest_tmp, manifest.as_bytes())?;
         fs_err::create_dir_all(layout::pkg_dir(self.root(), &key))?;
         let archive_path = self.archive_path(&key);
-        crate::fs::rename_into_place(&archive_tmp, &archive_path)?;
+        // One directory sync after both renames (same directory) makes both durable. Should a
+        // crash persist only the manifest's, `get` finds the archive missing and moves the entry
+        // aside, so the archive's rename needs no sync of its own.
+        fs_err::rename(&archive_tmp, &archive_path)?;
         crate::fs::rename_into_place(&manifest_tmp, &self.manifest_path(&key))?;
         Ok(Binpkg { key, manifest: parsed, archive: archive_path })
     }
