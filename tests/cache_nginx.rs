@@ -198,7 +198,7 @@ fn archive_and_signature_tampered_with_on_the_server_are_refused_and_not_stored(
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     for k in [key(1), key(2)] {
-        let prefix = format!("substituter {} offered {k} but it was refused: ", server.url);
+        let prefix = format!("substituter {} offered {k}, refused: ", server.url);
         assert!(warnings.iter().any(|w| w.starts_with(&prefix)), "{prefix} in {warnings:?}");
     }
 }

@@ -26,7 +26,7 @@ pub struct PushRequest<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
     pub uploaded: Vec<BuildKey>,
-    /// Already signed on the remote.
+    /// Already signed on the remote (whether or not the local store has them).
     pub present: Vec<BuildKey>,
     /// Asked for, but not in the local store (not built yet, or found corrupt and moved aside).
     pub missing: Vec<BuildKey>,
@@ -97,11 +97,12 @@ fn push_one(
     secret: &SecretKey,
     reporter: &dyn Reporter,
 ) -> Result<Pushed, PushError> {
-    // `get` verifies the archive against the manifest: a corrupt package never leaves this machine.
-    let Some(pkg) = store.get(key)? else { return Ok(Pushed::Missing) };
+    // Asked first: a HEAD is cheaper than `get`'s hashing of the archive.
     if transport.exists(dest, &sig_rel(key))? {
         return Ok(Pushed::Present);
     }
+    // `get` verifies the archive against the manifest: a corrupt package never leaves this machine.
+    let Some(pkg) = store.get(key)? else { return Ok(Pushed::Missing) };
     let manifest = fs_err::read(store.manifest_path(key)).map_err(StoreError::Io)?;
     let id = format!("push:{key}");
     let started = Instant::now();

@@ -47,13 +47,25 @@ pub enum Substituted {
     NotFound { refused: Vec<Refusal> },
 }
 
-/// A remote that offered a package ingot would not take, and why.
+/// A remote that offered a package ingot would not take, or failed while sending it, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("substituter {remote} offered {key} but it was refused: {problem}")]
 pub struct Refusal {
     pub remote: String,
     pub key: BuildKey,
     pub problem: Problem,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Refusal { remote, key, problem } = self;
+        match problem {
+            Problem::Transfer(e) if e.unreachable => {
+                write!(f, "substituter {remote} is unreachable, not asked again this run: {e}")
+            }
+            Problem::Transfer(e) => write!(f, "substituter {remote} failed to send {key}: {e}"),
+            _ => write!(f, "substituter {remote} offered {key}, refused: {problem}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,19 +186,19 @@ impl Substituters {
         if parsed.key != key {
             return Err(Problem::Package(format!("its manifest is for key {}", parsed.key)).into());
         }
-        let id = format!("substitute:{key}");
+        let id = task_id(&key);
         let started = Instant::now();
         reporter.event(Event::TaskStarted {
             id: id.clone(),
             what: format!("{} from {remote}", parsed.package()),
         });
-        let result = self.download(store, remote, lock, &text, parsed.archive_size, &id, reporter);
+        let result = self.download(store, remote, lock, &text, parsed.archive_size, reporter);
         let outcome = if result.is_ok() { Outcome::Substituted } else { Outcome::Failed };
         reporter.event(Event::TaskFinished { id, outcome, elapsed: started.elapsed() });
         Ok(Some((signer.name().to_string(), result?)))
     }
 
-    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
+    /// Streams the archive into the store with `manifest`, which says it is `size` bytes.
     fn download(
         &self,
         store: &Store,
@@ -194,14 +206,14 @@ impl Substituters {
         lock: &KeyLock,
         manifest: &str,
         size: u64,
-        id: &str,
         reporter: &dyn Reporter,
     ) -> Result<Binpkg, Attempt> {
         let (reader, _) =
             self.transport.open(remote, &archive_rel(&lock.key()))?.ok_or(Problem::NoArchive)?;
-        let mut progress = Progress { inner: reader, id, total: size, done: 0, reported: 0, reporter };
+        let id = task_id(&lock.key());
+        let mut progress = Progress { inner: reader, id: &id, total: size, done: 0, reported: 0, reporter };
         let result = store.import(lock, manifest, &mut progress);
-        reporter.event(Event::TaskBytes { id: id.to_string(), done: progress.done, total: Some(size) });
+        reporter.event(Event::TaskBytes { id: id.clone(), done: progress.done, total: Some(size) });
         result.map_err(|e| match e {
             ImportError::Store(e) => Attempt::Store(e),
             ImportError::Read { .. } => Attempt::Refused(Problem::Transfer(TransferError {
@@ -212,6 +224,10 @@ impl Substituters {
             other => Attempt::Refused(Problem::Package(other.to_string())),
         })
     }
+}
+
+fn task_id(key: &BuildKey) -> String {
+    format!("substitute:{key}")
 }
 
 /// Why one remote did not provide a package: its fault (try the next) or the local store's.

@@ -235,7 +235,7 @@ fn tampered_archive_is_refused_reported_and_not_stored() {
     let text = refused[0].to_string();
     assert!(
         text.starts_with(&format!(
-            "substituter {} offered {} but it was refused: its archive is ",
+            "substituter {} offered {}, refused: its archive is ",
             f.path("remote").display(),
             key(1)
         )),
@@ -329,6 +329,36 @@ fn signature_without_manifest_or_archive_is_refused() {
 }
 
 #[test]
+fn archive_that_cannot_be_read_is_a_transfer_failure_naming_it() {
+    let f = Fixture::new(1);
+    let remote = f.pushed("remote");
+    let archive = remote_file(&remote, &remote::archive_rel(&key(1)));
+    std::fs::remove_file(&archive).unwrap();
+    std::fs::create_dir(&archive).unwrap();
+    let store = f.empty_store("second");
+    let refused = refused(f.substituters(&[&f.path("remote")]).fetch(&store, &key(1), &Silent).unwrap());
+    let text = refused[0].to_string();
+    let prefix = format!(
+        "substituter {} failed to send {}: {}: ",
+        f.path("remote").display(),
+        key(1),
+        archive.display()
+    );
+    assert!(text.starts_with(&prefix), "{text}");
+    assert!(text.contains("reading its archive failed after 0 bytes"), "{text}");
+}
+
+#[test]
+fn corrupt_local_package_is_not_pushed() {
+    let f = Fixture::new(1);
+    std::fs::write(f.source.archive_path(&key(1)), b"bit rot").unwrap();
+    let remote = Remote::Dir(f.path("remote"));
+    let report = push(&f.source, &remote, &f.secret, PushRequest::default(), &Silent).unwrap();
+    assert_eq!(report.missing, [key(1)]);
+    assert!(!remote_file(&remote, &remote::archive_rel(&key(1))).exists());
+}
+
+#[test]
 fn next_remote_is_used_when_the_first_refuses() {
     let f = Fixture::new(1);
     let bad = f.pushed("bad");
@@ -361,7 +391,7 @@ fn unreachable_remote_is_reported_once_then_skipped() {
     let warnings = warnings(&recorder);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].starts_with(&format!("substituter http://127.0.0.1:{port}/cache offered")),
+        warnings[0].starts_with(&format!("substituter http://127.0.0.1:{port}/cache is unreachable, not asked again this run: http://127.0.0.1:{port}/cache/pkgs/")),
         "{}",
         warnings[0]
     );
