@@ -82,6 +82,13 @@ pub enum Problem {
     Transfer(TransferError),
 }
 
+impl Problem {
+    /// The remote could not be reached at all: it offered nothing.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Problem::Transfer(TransferError { unreachable: true, .. }))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubstituteError {
     #[error("no --trusted-key given: every package from a substituter would be refused")]
@@ -149,11 +156,9 @@ impl Substituters {
                 }
                 Ok(None) => {}
                 Err(Attempt::Refused(problem)) => {
-                    if let Problem::Transfer(TransferError { unreachable: true, .. }) = &problem {
-                        // Only the first thread to find it down says so.
-                        if down.swap(true, Ordering::Relaxed) {
-                            continue;
-                        }
+                    // Only the first thread to find a remote down says so.
+                    if problem.is_unreachable() && down.swap(true, Ordering::Relaxed) {
+                        continue;
                     }
                     let refusal = Refusal { remote: remote.to_string(), key, problem };
                     reporter.event(Event::Message { level: Level::Warning, text: refusal.to_string() });

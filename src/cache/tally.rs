@@ -11,7 +11,7 @@ pub struct Tally {
     pub from: Vec<(String, usize)>,
     /// Packages no remote had; each is built.
     pub not_found: usize,
-    /// Of those, packages some remote offered but was refused for.
+    /// Of those, packages some remote offered but was refused for (or failed to send).
     pub refused: usize,
     /// Packages another process stored meanwhile.
     pub present: usize,
@@ -27,7 +27,7 @@ impl Tally {
             },
             Substituted::NotFound { refused } => {
                 self.not_found += 1;
-                if !refused.is_empty() {
+                if refused.iter().any(|r| !r.problem.is_unreachable()) {
                     self.refused += 1;
                 }
             }
@@ -62,7 +62,7 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::{Problem, Refusal};
+    use crate::cache::{Problem, Refusal, TransferError};
     use crate::key::BuildKey;
     use crate::store::{Binpkg, MANIFEST_FORMAT, Manifest};
 
@@ -102,7 +102,15 @@ mod tests {
         };
         t.add(&Substituted::NotFound { refused: vec![refusal] });
         t.add(&Substituted::NotFound { refused: vec![] });
-        assert_eq!((t.substituted(), t.not_found, t.refused, t.present), (3, 2, 1, 1));
+        let down =
+            TransferError { location: "http://b/x.sig".into(), reason: "refused".into(), unreachable: true };
+        let unreachable = Refusal {
+            remote: "http://b".into(),
+            key: BuildKey::from_bytes([3; 32]),
+            problem: Problem::Transfer(down),
+        };
+        t.add(&Substituted::NotFound { refused: vec![unreachable] });
+        assert_eq!((t.substituted(), t.not_found, t.refused, t.present), (3, 3, 1, 1));
         assert_eq!(
             t.to_string(),
             "3 packages substituted: 2 from http://a, 1 from /srv/cache; 1 refused and built locally"
