@@ -59,6 +59,8 @@ pub enum Outcome {
     Fetched,
     /// Merged into a staging root.
     Merged,
+    /// Sent to a remote cache.
+    Uploaded,
     Failed,
     Skipped,
 }

@@ -5,6 +5,7 @@
 
 mod build;
 mod cache;
+mod cache_remote;
 mod check;
 mod explain;
 mod image;

@@ -6,6 +6,7 @@
 mod durations;
 mod error;
 mod gc;
+mod import;
 mod layout;
 mod lock;
 mod manifest;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 pub use error::{PackProblem, StoreError};
 pub use gc::GcReport;
 pub(crate) use gc::remove_tree;
+pub use import::ImportError;
 pub use layout::STORE_VERSION;
 pub use lock::{KeyLock, TempEntry};
 pub use manifest::{FORMAT as MANIFEST_FORMAT, FileEntry, Manifest};

@@ -194,6 +194,7 @@ fn finished_line(id: &str, outcome: Outcome, elapsed: Duration) -> String {
         Outcome::Substituted => "substituted",
         Outcome::Fetched => "fetched",
         Outcome::Merged => "merged",
+        Outcome::Uploaded => "uploaded",
         Outcome::Failed => "FAILED",
         Outcome::Skipped => "skipped",
     };
