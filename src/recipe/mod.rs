@@ -4,9 +4,11 @@
 mod file;
 mod load;
 mod repo;
+mod text;
 
 pub use load::{Loaded, load};
 pub use repo::{RecipeId, Repo};
+pub use text::{parse_recipe_bytes, parse_recipe_text};
 
 use crate::dep::{Cpn, DepSpec, Iuse, RequiredUse, Version};
 use crate::diag::SourceFile;
