@@ -4,6 +4,7 @@
 //! to them.
 
 mod error;
+mod locate;
 mod order;
 mod solver;
 
