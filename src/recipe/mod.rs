@@ -3,6 +3,8 @@
 
 mod file;
 mod load;
+#[cfg(test)]
+mod proptests;
 mod repo;
 mod text;
 
