@@ -22,7 +22,7 @@ pub enum ResolveError {
     NoCandidate { cpn: String, atom: String, chain: Chain, reasons: Vec<String> },
 
     #[error(
-        "USE conflict: `{atom}` needs {cpv} with USE flag `{flag}` {}, but the profile turns it {}\n  required by: {chain}\n  fix: set `use = \"{}{flag}\"` under [package.\"{cpn}\"] in the profile",
+        "USE conflict: `{atom}` needs {cpv} with USE flag `{flag}` {}, but it is {} under this profile (IUSE default, then `use`)\n  required by: {chain}\n  fix: set `use = \"{}{flag}\"` under [package.\"{cpn}\"] in the profile",
         on_off(*.wanted), on_off(!*.wanted), if *.wanted { "" } else { "-" }
     )]
     UseConflict { atom: String, cpv: String, cpn: String, flag: String, wanted: bool, chain: Chain },
