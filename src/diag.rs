@@ -18,6 +18,25 @@ impl SourceFile {
         Arc::new(SourceFile { path: path.into(), text: text.into() })
     }
 
+    /// A file read as bytes: UTF-8 text, or an error pointing at the first byte that is not.
+    pub fn decode(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Arc<Self>, Box<Diagnostic>> {
+        let path = path.into();
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::new(path, text)),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let byte = e.as_bytes()[at];
+                // The text before `at` is valid, so the lossy copy has the same offsets up to there.
+                let file = SourceFile::new(path, String::from_utf8_lossy(e.as_bytes()).into_owned());
+                let d = Diagnostic::error(format!("not UTF-8 text: byte 0x{byte:02x} is not valid UTF-8"))
+                    .at(&file, at..at + 1)
+                    .label("not UTF-8")
+                    .note("recipes and profiles must be UTF-8");
+                Err(Box::new(d))
+            }
+        }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
@@ -100,6 +119,17 @@ impl Diagnostic {
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
         self
+    }
+
+    /// A TOML syntax or type error in `file`, at the span the parser gives.
+    pub fn from_toml(file: &Arc<SourceFile>, e: &toml::de::Error) -> Self {
+        let d = Diagnostic::error(e.message().trim_end()).in_file(file);
+        let Some(span) = e.span() else { return d };
+        match bare_word(&file.text, &span) {
+            // toml reads an unquoted word as a misspelt `true` or `false`; say what was meant.
+            Some(word) => d.at(file, span).note(format!("a string value must be quoted: \"{word}\"")),
+            None => d.at(file, span),
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -192,6 +222,15 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The unquoted word a value was expected at, if `span` covers one.
+fn bare_word<'a>(text: &'a str, span: &Range<usize>) -> Option<&'a str> {
+    let word = text.get(span.clone())?;
+    let before = text.get(..span.start)?.trim_end_matches([' ', '\t']);
+    let is_word = word.chars().next().is_some_and(|c| c.is_alphabetic())
+        && word.chars().all(|c| c.is_alphanumeric() || "-_./+:@".contains(c));
+    (is_word && before.ends_with(['=', '[', ',']) && !matches!(word, "true" | "false")).then_some(word)
+}
+
 fn clamp(text: &str, span: Range<usize>) -> Range<usize> {
     let start = floor_char_boundary(text, span.start.min(text.len()));
     let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
@@ -238,6 +277,28 @@ mod tests {
         assert!(out.contains("^"), "{out}");
         assert!(out.contains("group opened here"), "{out}");
         assert!(out.contains("note: fix it"), "{out}");
+    }
+
+    #[test]
+    fn non_utf8_text_is_refused_at_its_first_bad_byte() {
+        let d = SourceFile::decode("r.toml", b"a = 1\nb = \"caf\xe9\"\n".to_vec()).unwrap_err();
+        assert_eq!(d.headline(), "r.toml:2:9: not UTF-8 text: byte 0xe9 is not valid UTF-8");
+        assert!(d.render(false).contains("not UTF-8"));
+        assert_eq!(SourceFile::decode("r.toml", b"a = 1".to_vec()).unwrap().text, "a = 1");
+    }
+
+    #[test]
+    fn unquoted_words_in_toml_get_a_hint_to_quote_them() {
+        let f = SourceFile::new("r.toml", "description = Foo\n");
+        let e = toml::from_str::<toml::Table>(&f.text).unwrap_err();
+        let d = Diagnostic::from_toml(&f, &e);
+        assert!(d.headline().starts_with("r.toml:1:15: "), "{}", d.headline());
+        assert_eq!(d.notes, vec!["a string value must be quoted: \"Foo\"".to_string()]);
+        let f = SourceFile::new("r.toml", "a = \"x\"\na = \"y\"\n");
+        let e = toml::from_str::<toml::Table>(&f.text).unwrap_err();
+        let d = Diagnostic::from_toml(&f, &e);
+        assert!(d.headline().starts_with("r.toml:2:1: duplicate key"), "{}", d.headline());
+        assert!(d.notes.is_empty());
     }
 
     #[test]

@@ -272,7 +272,11 @@ impl AtomParser<'_> {
         let start = self.i;
         let body = &self.s[start..end];
         let Some(slash) = body.find('/') else {
-            let message = format!("expected `category/package`, found `{body}`");
+            let message = match (body, &self.s[..start]) {
+                ("", "") => "expected `category/package`".to_string(),
+                ("", before) => format!("expected `category/package` after `{before}`"),
+                _ => format!("expected `category/package`, found `{body}`"),
+            };
             return Err(ParseError::new(start..end, message));
         };
         check(&body[..slash], &CATEGORY).map_err(|e| e.offset(start))?;

@@ -127,9 +127,17 @@ enum Item<'a> {
 
 /// Reads a `flag`/`!flag` or a `flag?`/`!flag?` (whose group is still to open).
 fn flag_or_condition<'a>(tok: &Token<'a>) -> Result<Item<'a>, ParseError> {
-    if tok.text.bytes().all(|c| matches!(c, b'|' | b'^' | b'?')) {
-        let message = format!("unknown operator `{}`: expected `||`, `^^` or `??`", tok.text);
+    // `&&` is what people reach for from other languages; say it is an operator, not a flag.
+    if tok.text.bytes().all(|c| matches!(c, b'|' | b'^' | b'?' | b'&')) {
+        let message = format!(
+            "unknown operator `{}`: expected `||`, `^^` or `??` (a plain `( … )` means all of)",
+            tok.text
+        );
         return Err(ParseError::new(tok.span(), message));
+    }
+    if tok.text.starts_with("!!") {
+        let message = format!("`{}`: negate a flag with a single `!`", tok.text);
+        return Err(ParseError::new(tok.start..tok.start + 2, message));
     }
     check_glued_paren(tok)?;
     if tok.text.ends_with('?') {

@@ -113,13 +113,13 @@ pub struct GroupFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
-    pub path: String,
+    pub path: Spanned<String>,
     pub mode: Option<Spanned<toml::Value>>,
     pub owner: Option<String>,
     pub group: Option<String>,
     pub content: Option<String>,
     /// A file beside the profile whose bytes are used (relative to the profile's directory).
-    pub source: Option<String>,
+    pub source: Option<Spanned<String>>,
     #[serde(default)]
     pub template: bool,
 }
@@ -140,8 +140,8 @@ pub struct ImageFile {
 pub struct PartitionFile {
     pub label: String,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub fs: Option<String>,
+    pub kind: Spanned<String>,
+    pub fs: Option<Spanned<String>>,
     pub size: Spanned<toml::Value>,
 }
 

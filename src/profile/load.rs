@@ -77,48 +77,25 @@ struct Layer {
 }
 
 /// Depth-first, parents before children; a profile reached twice (a diamond) is read once, at its
-/// first place. A profile that is its own ancestor is an error naming the cycle.
+/// first place. A parent that is its own descendant is an error at the `parents` entry that
+/// closes the cycle.
 fn read_chain(dir: &Path, stack: &mut Vec<PathBuf>, out: &mut Vec<Layer>) -> Result<(), Box<Diagnostic>> {
     let path = dir.join(FILE_NAME);
     let canon = fs_err::canonicalize(dir)
         .map_err(|e| Box::new(Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path)))?;
-    if let Some(pos) = stack.iter().position(|p| *p == canon) {
-        let mut cycle: Vec<String> = stack[pos..].iter().map(|p| p.display().to_string()).collect();
-        cycle.push(canon.display().to_string());
-        return Err(Box::new(
-            Diagnostic::error("profile parents form a cycle")
-                .in_path(&path)
-                .note(format!("cycle: {}", cycle.join(" -> "))),
-        ));
-    }
     if out.iter().any(|l| fs_err::canonicalize(&l.dir).ok().as_ref() == Some(&canon)) {
         return Ok(());
     }
-    let text = fs_err::read_to_string(&path)
+    let bytes = fs_err::read(&path)
         .map_err(|e| Box::new(Diagnostic::error(format!("cannot read profile: {e}")).in_path(&path)))?;
-    let file = SourceFile::new(path.clone(), text);
-    let data: ProfileFile = toml::from_str(&file.text).map_err(|e| {
-        let d = Diagnostic::error(e.message().trim_end().to_string()).in_file(&file);
-        Box::new(match e.span() {
-            Some(s) => d.at(&file, s),
-            None => d,
-        })
-    })?;
+    let file = SourceFile::decode(path.clone(), bytes)?;
+    let data: ProfileFile =
+        toml::from_str(&file.text).map_err(|e| Box::new(Diagnostic::from_toml(&file, &e)))?;
     stack.push(canon);
     for parent in &data.parents {
-        let pdir = dir.join(parent.get_ref());
-        if !pdir.join(FILE_NAME).is_file() {
-            stack.pop();
-            return Err(Box::new(
-                Diagnostic::error(format!(
-                    "parent profile `{}` not found: {} does not exist",
-                    parent.get_ref(),
-                    pdir.join(FILE_NAME).display()
-                ))
-                .at(&file, parent.span()),
-            ));
-        }
-        if let Err(e) = read_chain(&pdir, stack, out) {
+        let pdir = tidy(&dir.join(parent.get_ref()));
+        if let Err(e) = check_parent(&file, parent, &pdir, stack).and_then(|()| read_chain(&pdir, stack, out))
+        {
             stack.pop();
             return Err(e);
         }
@@ -126,6 +103,53 @@ fn read_chain(dir: &Path, stack: &mut Vec<PathBuf>, out: &mut Vec<Layer>) -> Res
     stack.pop();
     out.push(Layer { dir: dir.to_path_buf(), file, data });
     Ok(())
+}
+
+/// A parent must exist and must not already be on the way down to it.
+fn check_parent(
+    file: &Arc<SourceFile>,
+    parent: &Spanned<String>,
+    pdir: &Path,
+    stack: &[PathBuf],
+) -> Result<(), Box<Diagnostic>> {
+    if !pdir.join(FILE_NAME).is_file() {
+        let msg = format!(
+            "parent profile `{}` not found: {} does not exist",
+            parent.get_ref(),
+            pdir.join(FILE_NAME).display()
+        );
+        return Err(Box::new(Diagnostic::error(msg).at(file, parent.span())));
+    }
+    let canon = fs_err::canonicalize(pdir).ok();
+    let Some(pos) = stack.iter().position(|p| Some(p) == canon.as_ref()) else { return Ok(()) };
+    let names: Vec<String> = stack[pos..]
+        .iter()
+        .chain(std::iter::once(&stack[pos]))
+        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+        .collect();
+    let msg = format!("parent profile `{}` makes a cycle: {}", parent.get_ref(), names.join(" -> "));
+    Err(Box::new(Diagnostic::error(msg).at(file, parent.span()).label("cycle closes here")))
+}
+
+/// `a/b/../c/./d` as `a/c/d`, so paths in messages read as written; kept as given when a symlink
+/// makes the short form name another directory.
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    let same = std::fs::canonicalize(&out).ok() == std::fs::canonicalize(path).ok();
+    if same { out } else { path.to_path_buf() }
 }
 
 /// Accumulates layers in cascade order.
@@ -362,12 +386,10 @@ impl Merger {
     fn file_entry(&mut self, layer: &Layer, i: usize, f: &Spanned<file::FileEntry>) -> Option<FileSpec> {
         let setting = Self::setting(layer, f.span(), format!("system.files[{i}]"));
         let e = f.get_ref();
-        if !e.path.starts_with('/') || e.path.split('/').any(|c| c == "..") {
-            self.error(
-                layer,
-                f.span(),
-                format!("{}: path `{}` must be absolute, without `..`", setting.key, e.path),
-            );
+        let path = e.path.get_ref();
+        if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
+            let msg = format!("{}.path: `{path}` must be absolute, without `..`", setting.key);
+            self.error(layer, e.path.span(), msg);
             return None;
         }
         let mode = match &e.mode {
@@ -389,10 +411,15 @@ impl Merger {
         let content = match (&e.content, &e.source) {
             (Some(c), None) => FileContent::Inline(c.clone()),
             (None, Some(s)) => {
-                let path = layer.dir.join(s);
+                let path = layer.dir.join(s.get_ref());
                 if !path.is_file() {
-                    let msg = format!("{}.source: file `{s}` not found at {}", setting.key, path.display());
-                    self.error(layer, f.span(), msg);
+                    let msg = format!(
+                        "{}.source: file `{}` not found at {}",
+                        setting.key,
+                        s.get_ref(),
+                        path.display()
+                    );
+                    self.error(layer, s.span(), msg);
                     return None;
                 }
                 FileContent::Source(path)
@@ -407,7 +434,7 @@ impl Merger {
             }
         };
         Some(FileSpec {
-            path: e.path.clone(),
+            path: path.clone(),
             mode,
             owner: e.owner.clone().unwrap_or_else(|| "root".into()),
             group: e.group.clone().unwrap_or_else(|| "root".into()),
@@ -462,76 +489,84 @@ impl Merger {
 
     fn partition(&mut self, layer: &Layer, p: &Spanned<file::PartitionFile>) -> Option<Partition> {
         let raw = p.get_ref();
-        let kind = match raw.kind.as_str() {
+        let label = &raw.label;
+        let kind = match raw.kind.get_ref().as_str() {
             "esp" => PartitionKind::Esp,
             "root" => PartitionKind::Root,
             "linux" => PartitionKind::Linux,
             "swap" => PartitionKind::Swap,
             other => {
-                let msg = format!(
-                    "partition `{}`: unknown type `{other}`: expected esp, root, linux or swap",
-                    raw.label
-                );
-                self.error(layer, p.span(), msg);
+                let msg =
+                    format!("partition `{label}`: unknown type `{other}`: expected esp, root, linux or swap");
+                self.error(layer, raw.kind.span(), msg);
                 return None;
             }
         };
-        let default_fs = match kind {
-            PartitionKind::Esp => Filesystem::Vfat,
-            PartitionKind::Swap => Filesystem::Swap,
-            PartitionKind::Root | PartitionKind::Linux => Filesystem::Ext4,
-        };
-        let fs = match raw.fs.as_deref() {
-            None => default_fs,
+        let fs = match raw.fs.as_ref().map(|f| f.get_ref().as_str()) {
+            None => match kind {
+                PartitionKind::Esp => Filesystem::Vfat,
+                PartitionKind::Swap => Filesystem::Swap,
+                PartitionKind::Root | PartitionKind::Linux => Filesystem::Ext4,
+            },
             Some("vfat") => Filesystem::Vfat,
             Some("ext4") => Filesystem::Ext4,
             Some("swap") => Filesystem::Swap,
             Some("none") => Filesystem::None,
             Some(other) => {
                 let msg = format!(
-                    "partition `{}`: unknown filesystem `{other}`: expected vfat, ext4, swap or none",
-                    raw.label
+                    "partition `{label}`: unknown filesystem `{other}`: expected vfat, ext4, swap or none"
                 );
-                self.error(layer, p.span(), msg);
+                self.error(layer, raw.fs.as_ref().map_or(p.span(), Spanned::span), msg);
                 return None;
             }
         };
-        let size = match raw.size.get_ref() {
-            toml::Value::String(s) => s.parse::<Size>(),
-            toml::Value::Integer(n) if *n > 0 => Ok(Size::Bytes(*n as u64)),
-            other => Err(format!("invalid size `{other}`: expected `auto` or a size such as \"64MiB\"")),
-        };
-        let size = match size {
+        let size = match partition_size(raw.size.get_ref()) {
             Ok(s) => s,
             Err(msg) => {
-                self.error(layer, raw.size.span(), format!("partition `{}`: {msg}", raw.label));
+                self.error(layer, raw.size.span(), format!("partition `{label}`: {msg}"));
                 return None;
             }
         };
         if kind == PartitionKind::Esp && fs != Filesystem::Vfat {
-            self.error(layer, p.span(), format!("partition `{}`: an ESP must be vfat", raw.label));
+            let span = raw.fs.as_ref().map_or(p.span(), Spanned::span);
+            self.error(layer, span, format!("partition `{label}`: an ESP must be vfat"));
             return None;
         }
-        Some(Partition { label: raw.label.clone(), kind, fs, size })
+        Some(Partition { label: label.clone(), kind, fs, size })
     }
 
+    /// Layout rules across partitions, each reported at the partition that breaks it.
     fn check_partitions(&mut self, layer: &Layer, raw: &[Spanned<file::PartitionFile>], parts: &[Partition]) {
-        let span = raw.first().map(|p| p.span()).unwrap_or(0..0);
-        let count = |k: PartitionKind| parts.iter().filter(|p| p.kind == k).count();
-        if count(PartitionKind::Root) != 1 {
+        let first = raw.first().map(|p| p.span()).unwrap_or(0..0);
+        let nth_of = |k: PartitionKind, n: usize| {
+            parts.iter().zip(raw).filter(|(p, _)| p.kind == k).nth(n).map(|(_, r)| r.get_ref().kind.span())
+        };
+        match nth_of(PartitionKind::Root, 1) {
+            Some(second) => self.error(
+                layer,
+                second,
+                "image.partitions: a second `root` partition; exactly one is needed".into(),
+            ),
+            None if nth_of(PartitionKind::Root, 0).is_none() => self.error(
+                layer,
+                first.clone(),
+                "image.partitions: exactly one partition of type `root` is needed, and there is none".into(),
+            ),
+            None => {}
+        }
+        if let Some(second) = nth_of(PartitionKind::Esp, 1) {
             self.error(
                 layer,
-                span.clone(),
-                "image.partitions: exactly one partition of type `root` is needed".into(),
+                second,
+                "image.partitions: a second `esp` partition; at most one is allowed".into(),
             );
         }
-        if count(PartitionKind::Esp) > 1 {
-            self.error(layer, span.clone(), "image.partitions: at most one `esp` partition".into());
-        }
-        let mut labels: Vec<&str> = parts.iter().map(|p| p.label.as_str()).collect();
-        labels.sort_unstable();
-        if let Some(w) = labels.windows(2).find(|w| w[0] == w[1]) {
-            self.error(layer, span, format!("image.partitions: label `{}` is used twice", w[0]));
+        for (i, p) in parts.iter().enumerate() {
+            if parts[..i].iter().any(|q| q.label == p.label) {
+                let msg = format!("image.partitions: label `{}` is used twice", p.label);
+                self.error(layer, raw[i].span(), msg);
+                break;
+            }
         }
     }
 
@@ -568,6 +603,20 @@ impl Merger {
     }
 }
 
+/// A partition size: `auto` or a size with a unit as a string, or a byte count as an integer.
+fn partition_size(v: &toml::Value) -> Result<Size, String> {
+    match v {
+        toml::Value::String(s) => s.parse::<Size>(),
+        toml::Value::Integer(n) if *n > 0 => Ok(Size::Bytes(n.unsigned_abs())),
+        toml::Value::Integer(0) => Err("size `0` is zero".into()),
+        toml::Value::Integer(n) => Err(format!("size `{n}` is negative")),
+        other => Err(format!(
+            "invalid size `{other}` ({}): expected `auto` or a size such as \"64MiB\"",
+            other.type_str()
+        )),
+    }
+}
+
 /// Mirror and substituter entries may be URLs or directories relative to the profile.
 fn resolve_location(dir: &Path, s: &str) -> String {
     if s.contains("://") || Path::new(s).is_absolute() {
@@ -598,4 +647,102 @@ fn valid_timezone(t: &str) -> bool {
 
 fn valid_service(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `profiles/<name>/profile.toml` for each entry and loads `load_name`.
+    fn load_tree(profiles: &[(&str, &str)], load_name: &str) -> Result<Profile, Diagnostics> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in profiles {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join(FILE_NAME), text).unwrap();
+        }
+        load(dir.path(), load_name)
+    }
+
+    fn first_error(profiles: &[(&str, &str)], name: &str) -> String {
+        let e = load_tree(profiles, name).unwrap_err();
+        let d = e.0.iter().find(|d| d.is_error()).unwrap();
+        let root = d.file_path().unwrap().ancestors().nth(2).unwrap().to_path_buf();
+        d.headline().replace(&format!("{}/", root.display()), "")
+    }
+
+    #[test]
+    fn a_parent_cycle_is_reported_at_the_entry_that_closes_it() {
+        let tree = [("a", "parents = [\"../b\"]\n"), ("b", "world = []\nparents = [\"../a\"]\n")];
+        assert_eq!(
+            first_error(&tree, "a"),
+            "b/profile.toml:2:12: parent profile `../a` makes a cycle: a -> b -> a"
+        );
+        assert_eq!(
+            first_error(&[("p", "parents = [\".\"]\n")], "p"),
+            "p/profile.toml:1:12: parent profile `.` makes a cycle: p -> p"
+        );
+    }
+
+    #[test]
+    fn paths_through_parents_are_shown_without_dot_dot() {
+        let tree = [("a", "parents = [\"../b\"]\n"), ("b", "[make]\nuse = \"b!d\"\n")];
+        assert!(first_error(&tree, "a").starts_with("b/profile.toml:2:8: invalid USE flag `b!d`"));
+        assert_eq!(tidy(Path::new("x/./y/../z")), PathBuf::from("x/z"));
+        assert_eq!(tidy(Path::new("../../no-such-dir/./a")), PathBuf::from("../../no-such-dir/a"));
+    }
+
+    #[test]
+    fn partition_errors_point_at_the_value_at_fault() {
+        let part = |label: &str, kind: &str, extra: &str| {
+            format!("[[image.partitions]]\nlabel = \"{label}\"\ntype = \"{kind}\"\n{extra}size = \"auto\"\n")
+        };
+        let two_roots = format!("{}{}", part("a", "root", ""), part("b", "root", ""));
+        assert_eq!(
+            first_error(&[("p", &two_roots)], "p"),
+            "p/profile.toml:7:8: image.partitions: a second `root` partition; exactly one is needed"
+        );
+        let esp_ext4 = format!("{}{}", part("esp", "esp", "fs = \"ext4\"\n"), part("r", "root", ""));
+        assert_eq!(
+            first_error(&[("p", &esp_ext4)], "p"),
+            "p/profile.toml:4:6: partition `esp`: an ESP must be vfat"
+        );
+        let dup = format!("{}{}", part("r", "root", ""), part("r", "linux", ""));
+        assert_eq!(
+            first_error(&[("p", &dup)], "p"),
+            "p/profile.toml:5:1: image.partitions: label `r` is used twice"
+        );
+    }
+
+    #[test]
+    fn integer_sizes_say_zero_or_negative() {
+        assert_eq!(partition_size(&toml::Value::Integer(0)), Err("size `0` is zero".into()));
+        assert_eq!(partition_size(&toml::Value::Integer(-5)), Err("size `-5` is negative".into()));
+        assert_eq!(partition_size(&toml::Value::Integer(512)), Ok(Size::Bytes(512)));
+        assert!(partition_size(&toml::Value::Boolean(true)).unwrap_err().contains("(boolean)"));
+    }
+
+    #[test]
+    fn file_entries_point_at_their_path_and_source() {
+        let rel = "[[system.files]]\npath = \"etc/motd\"\ncontent = \"x\"\n";
+        assert_eq!(
+            first_error(&[("p", rel)], "p"),
+            "p/profile.toml:2:8: system.files[0].path: `etc/motd` must be absolute, without `..`"
+        );
+        let missing = "[[system.files]]\npath = \"/etc/motd\"\nsource = \"m\"\n";
+        assert!(
+            first_error(&[("p", missing)], "p").starts_with("p/profile.toml:3:10: system.files[0].source")
+        );
+    }
+
+    #[test]
+    fn non_utf8_profiles_are_refused_at_the_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("p")).unwrap();
+        std::fs::write(dir.path().join("p").join(FILE_NAME), b"world = [] # \xff\n").unwrap();
+        let e = load(dir.path(), "p").unwrap_err();
+        assert!(
+            e.0[0].headline().ends_with("p/profile.toml:1:14: not UTF-8 text: byte 0xff is not valid UTF-8")
+        );
+    }
 }

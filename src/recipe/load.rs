@@ -2,6 +2,7 @@
 //! parallel, validate each into a `Recipe`, and collect every problem as a diagnostic.
 
 use super::file::RecipeFile;
+use super::text;
 use super::{BuildSpec, BuildSystem, Depend, FieldSpans, Origin, Owner, Recipe, Repo, Source, ValueSpan};
 use crate::dep::{Category, Cpn, DepSpec, Iuse, PackageName, ParseError, RequiredUse, Version};
 use crate::diag::{Diagnostic, SourceFile};
@@ -45,11 +46,27 @@ pub fn load(trees: &[PathBuf]) -> Loaded {
 
 /// A candidate recipe file: its path, the category and package directories it sits in, and the
 /// package's `files/` directory if the listing showed one.
-struct Found {
-    path: PathBuf,
-    category: String,
-    package: String,
-    files_dir: Option<PathBuf>,
+pub(super) struct Found {
+    pub(super) path: PathBuf,
+    pub(super) category: String,
+    pub(super) package: String,
+    pub(super) files_dir: Option<PathBuf>,
+}
+
+impl Found {
+    /// A file outside any listing: category and package from its parent directories.
+    pub(super) fn from_path(path: &Path) -> Found {
+        let dir_name = |p: Option<&Path>| {
+            p.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        };
+        let package_dir = path.parent();
+        Found {
+            path: path.to_path_buf(),
+            category: dir_name(package_dir.and_then(Path::parent)),
+            package: dir_name(package_dir),
+            files_dir: None,
+        }
+    }
 }
 
 /// Walks `<tree>/<category>/<package>/*.toml`, categories in parallel. File types come from the
@@ -145,9 +162,9 @@ fn list(dir: &Path) -> std::io::Result<Vec<Listed>> {
     Ok(v)
 }
 
-/// Reads a small file with open + read + close: `std::fs::read_to_string` adds a stat and a seek
-/// per file to size its buffer, which is a third of the syscalls on a 20,000-recipe tree.
-fn read_small(path: &Path) -> std::io::Result<String> {
+/// Reads a small file with open + read + close: `std::fs::read` adds a stat and a seek per file to
+/// size its buffer, which is a third of the syscalls on a 20,000-recipe tree.
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| annotate(e, path))?;
     let mut buf = Vec::with_capacity(2048);
@@ -160,9 +177,7 @@ fn read_small(path: &Path) -> std::io::Result<String> {
             Err(e) => return Err(annotate(e, path)),
         }
     }
-    String::from_utf8(buf).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not UTF-8 text", path.display()))
-    })
+    Ok(buf)
 }
 
 fn annotate(e: std::io::Error, path: &Path) -> std::io::Error {
@@ -170,10 +185,18 @@ fn annotate(e: std::io::Error, path: &Path) -> std::io::Error {
 }
 
 fn load_one(tree: usize, found: &Found) -> Result<Recipe, Vec<Diagnostic>> {
-    let text = read_small(&found.path)
+    let bytes = read_small(&found.path)
         .map_err(|e| vec![Diagnostic::error(format!("cannot read recipe: {e}")).in_path(&found.path)])?;
-    let file = SourceFile::new(found.path.clone(), text);
-    let mut v = Validator { file: &file, diags: Vec::new() };
+    text::parse_found(tree, found, bytes)
+}
+
+/// Validates one recipe file's text into a `Recipe`, or every problem found in it.
+pub(super) fn validate(
+    tree: usize,
+    found: &Found,
+    file: &Arc<SourceFile>,
+) -> Result<Recipe, Vec<Diagnostic>> {
+    let mut v = Validator { file, diags: Vec::new() };
     let recipe = v.recipe(tree, found);
     match recipe {
         Some(r) if v.diags.is_empty() => Ok(r),
@@ -192,11 +215,7 @@ impl Validator<'_> {
         let raw: RecipeFile = match toml::from_str(&self.file.text) {
             Ok(r) => r,
             Err(e) => {
-                let mut d = Diagnostic::error(toml_message(&e)).in_file(self.file);
-                if let Some(span) = e.span() {
-                    d = d.at(self.file, span);
-                }
-                self.diags.push(d);
+                self.diags.push(Diagnostic::from_toml(self.file, &e));
                 return None;
             }
         };
@@ -267,12 +286,14 @@ impl Validator<'_> {
         match Version::parse(ver) {
             Ok(v) => (cpn, Some(v)),
             Err(e) => {
+                // The parser's message names the version already (`invalid version `1.0beta`: …`).
                 self.diags.push(
-                    Diagnostic::error(format!(
-                        "file name `{stem}.toml` has an invalid version: {}",
-                        e.message
-                    ))
-                    .in_path(&found.path),
+                    Diagnostic::error(format!("file name `{stem}.toml`: {}", e.message))
+                        .in_path(&found.path)
+                        .note(format!(
+                            "recipes are named `{}-<version>.toml`, as in `{}-1.0.toml`",
+                            found.package, found.package
+                        )),
                 );
                 (cpn, None)
             }
@@ -355,19 +376,23 @@ impl Validator<'_> {
                 ok = false;
             }
         }
-        let file = match (&raw.file, urls.last()) {
-            (Some(f), _) => Some((f.get_ref().clone(), f.span())),
-            (None, Some(u)) => {
-                u.rsplit('/').next().filter(|s| !s.is_empty()).map(|s| (s.to_string(), raw.sha256.span()))
+        let (file, fspan) = match (&raw.file, raw.urls.last()) {
+            (Some(f), _) => (f.get_ref().clone(), f.span()),
+            (None, Some(u)) => match u.get_ref().rsplit('/').next().filter(|s| !s.is_empty()) {
+                Some(name) => (name.to_string(), u.span()),
+                None => {
+                    let msg = format!("URL `{}` ends in `/`: set `file` to name the distfile", u.get_ref());
+                    self.diags.push(Diagnostic::error(msg).at(self.file, u.span()));
+                    return None;
+                }
+            },
+            (None, None) => {
+                self.diags.push(
+                    Diagnostic::error("source has neither `file` nor `urls`: name the distfile")
+                        .at(self.file, raw.sha256.span()),
+                );
+                return None;
             }
-            (None, None) => None,
-        };
-        let Some((file, fspan)) = file else {
-            self.diags.push(
-                Diagnostic::error("source has neither `file` nor `urls`: name the distfile")
-                    .at(self.file, raw.sha256.span()),
-            );
-            return None;
         };
         if file.contains('/') || file == "." || file == ".." || file.is_empty() {
             self.diags.push(
@@ -463,8 +488,4 @@ fn value_span(text: &str, raw: &Spanned<String>) -> ValueSpan {
         literal.find(raw.get_ref().as_str()).filter(|_| !raw.get_ref().is_empty()).map(|i| whole.start + i);
     let base = base.or_else(|| raw.get_ref().is_empty().then_some(whole.start + 1));
     ValueSpan { whole, base }
-}
-
-fn toml_message(e: &toml::de::Error) -> String {
-    e.message().trim_end().to_string()
 }

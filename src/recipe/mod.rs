@@ -3,10 +3,14 @@
 
 mod file;
 mod load;
+#[cfg(test)]
+mod proptests;
 mod repo;
+mod text;
 
 pub use load::{Loaded, load};
 pub use repo::{RecipeId, Repo};
+pub use text::{parse_recipe_bytes, parse_recipe_text};
 
 use crate::dep::{Cpn, DepSpec, Iuse, RequiredUse, Version};
 use crate::diag::SourceFile;

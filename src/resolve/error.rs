@@ -22,7 +22,7 @@ pub enum ResolveError {
     NoCandidate { cpn: String, atom: String, chain: Chain, reasons: Vec<String> },
 
     #[error(
-        "USE conflict: `{atom}` needs {cpv} with USE flag `{flag}` {}, but the profile turns it {}\n  required by: {chain}\n  fix: set `use = \"{}{flag}\"` under [package.\"{cpn}\"] in the profile",
+        "USE conflict: `{atom}` needs {cpv} with USE flag `{flag}` {}, but it is {} under this profile (IUSE default, then `use`)\n  required by: {chain}\n  fix: set `use = \"{}{flag}\"` under [package.\"{cpn}\"] in the profile",
         on_off(*.wanted), on_off(!*.wanted), if *.wanted { "" } else { "-" }
     )]
     UseConflict { atom: String, cpv: String, cpn: String, flag: String, wanted: bool, chain: Chain },
@@ -41,24 +41,30 @@ pub enum ResolveError {
     },
 
     #[error(
-        "blocker: {blocker_cpv} blocks {blocked_cpv} (`{atom}`)\n  {blocker_cpv} required by: {blocker_chain}\n  {blocked_cpv} required by: {blocked_chain}"
+        "blocker: {blocker_cpv} blocks {blocked_cpv} (`{atom}` at {at})\n  {blocker_cpv} required by: {blocker_chain}\n  {blocked_cpv} required by: {blocked_chain}"
     )]
     Blocked {
         atom: String,
+        /// Where the blocker is written.
+        at: String,
         blocker_cpv: String,
         blocked_cpv: String,
         blocker_chain: Chain,
         blocked_chain: Chain,
     },
 
-    #[error("REQUIRED_USE of {cpv} is not met: {violation}\n  enabled flags: {}\n  required by: {chain}", flags_text(.enabled))]
-    RequiredUse { cpv: String, violation: String, enabled: Vec<String>, chain: Chain },
+    #[error("REQUIRED_USE of {cpv} is not met: {violation}\n  REQUIRED_USE at: {at}\n  enabled flags: {}\n  required by: {chain}", flags_text(.enabled))]
+    RequiredUse { cpv: String, at: String, violation: String, enabled: Vec<String>, chain: Chain },
 
     #[error("none of the alternatives of `{group}` can be installed\n  required by: {chain}{}", reasons_text(.reasons))]
     AnyOf { group: String, chain: Chain, reasons: Vec<String> },
 
-    #[error("dependency cycle among build dependencies: {}", .cycle.join(" -> "))]
-    Cycle { cycle: Vec<String> },
+    #[error("dependency cycle among build dependencies: {}{}", .cycle.join(" -> "), reasons_text(.steps))]
+    Cycle {
+        cycle: Vec<String>,
+        /// Each link of the cycle and where it is written.
+        steps: Vec<String>,
+    },
 
     #[error("resolution gave up after {attempts} attempts to settle slot conflicts on {cpn}")]
     TooManyAttempts { attempts: usize, cpn: String },

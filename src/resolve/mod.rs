@@ -5,6 +5,7 @@
 
 mod closure;
 mod error;
+mod locate;
 mod order;
 mod solver;
 

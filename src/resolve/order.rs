@@ -110,7 +110,21 @@ fn check_build_cycles(g: &Graph) -> Result<(), Box<ResolveError>> {
     let path = cycle_through(&build, start, &members);
     let mut names: Vec<String> = path.iter().map(|&n| g[n].cpv()).collect();
     names.push(g[start].cpv());
-    Err(Box::new(ResolveError::Cycle { cycle: names }))
+    let next = path.iter().skip(1).chain(std::iter::once(&start));
+    let steps = path.iter().zip(next).map(|(&from, &to)| cycle_step(g, from, to)).collect();
+    Err(Box::new(ResolveError::Cycle { cycle: names, steps }))
+}
+
+/// `a-1 needs b (build dependency at path:line:col)` for one link of a cycle.
+fn cycle_step(g: &Graph, from: NodeIndex, to: NodeIndex) -> String {
+    let kind = g
+        .edges_connecting(from, to)
+        .map(|e| *e.weight())
+        .find(|k| k.is_build_time())
+        .unwrap_or(DepKind::Build);
+    let cpn = g[to].cpn().to_string();
+    let at = super::locate::dep(&g[from].recipe, kind, &cpn);
+    format!("{} needs {cpn} ({} dependency at {at})", g[from].cpv(), kind.as_str())
 }
 
 /// A shortest path from `start` back to itself inside one strongly connected component.

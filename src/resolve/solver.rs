@@ -3,6 +3,7 @@
 //! version constraints (a bounded form of Portage's backtracking).
 
 use super::error::{Chain, ResolveError};
+use super::locate;
 use super::{PackageInstance, Reason};
 use crate::dep::{Atom, Cpn, DepNode};
 use crate::profile::Profile;
@@ -138,7 +139,7 @@ impl<'a> Solver<'a> {
     }
 
     fn finish(self) -> Result<(Graph, Vec<NodeIndex>), Box<ResolveError>> {
-        for (from, atom, _) in &self.blockers {
+        for (from, atom, kind) in &self.blockers {
             let ctx = &self.graph[*from].features;
             for &other in self.by_cpn.get(atom.cpn()).into_iter().flatten() {
                 if other == *from || !self.matches_instance(other, atom, ctx) {
@@ -146,6 +147,7 @@ impl<'a> Solver<'a> {
                 }
                 return Err(Box::new(ResolveError::Blocked {
                     atom: atom.to_string(),
+                    at: locate::dep(&self.graph[*from].recipe, *kind, &atom.to_string()),
                     blocker_cpv: self.graph[*from].cpv(),
                     blocked_cpv: self.graph[other].cpv(),
                     blocker_chain: self.chain_of(*from),
@@ -267,9 +269,10 @@ impl<'a> Solver<'a> {
         for (rid, recipe) in repo.versions(atom.cpn()) {
             let cpv = recipe.cpv();
             if let Some(pc) = self.profile.hidden(recipe) {
-                let (line, _) = pc.setting.file.line_col(pc.setting.span.start);
+                let (line, col) = pc.setting.file.line_col(pc.setting.span.start);
                 let why = if pc.mask { "masked" } else { "outside the version pin" };
-                scan.reasons.push(format!("{cpv}: {why} by {}:{line}", pc.setting.file.path.display()));
+                let path = pc.setting.file.path.display();
+                scan.reasons.push(format!("{cpv}: {why} by {path}:{line}:{col}"));
                 continue;
             }
             if !atom.matches_version(&recipe.version) {
@@ -408,6 +411,7 @@ impl<'a> Solver<'a> {
         if let Some(v) = unmet {
             return Err(ResolveError::RequiredUse {
                 cpv: recipe.cpv(),
+                at: locate::required_use(&recipe),
                 violation: v.to_string(),
                 enabled: features.iter().cloned().collect(),
                 chain,
@@ -455,10 +459,16 @@ impl<'a> Solver<'a> {
         path.reverse();
         let mut segs = vec![self.root_label.to_string()];
         segs.extend(path.iter().map(|&p| self.graph[p].cpv()));
+        let at = match (parent, kind) {
+            (Some(p), Some(k)) => Some(locate::dep(&self.graph[p].recipe, k, what)),
+            _ if self.root_label == "world" => locate::world(self.profile, what),
+            _ => None,
+        };
+        let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
         if let Some(last) = segs.last_mut() {
             match kind {
-                Some(k) => last.push_str(&format!(" ({} dependency `{what}`)", k.as_str())),
-                None => last.push_str(&format!(" (`{what}`)")),
+                Some(k) => last.push_str(&format!(" ({} dependency `{what}`{at})", k.as_str())),
+                None => last.push_str(&format!(" (`{what}`{at})")),
             }
         }
         Chain(segs)

@@ -101,6 +101,8 @@ fn malformed_atoms_are_rejected_with_a_precise_message_and_span() {
         ("<~cat/foo-1.0", "unknown operator `<~`: expected <, <=, =, ~, >= or >", 0..2),
         (">=~cat/foo-1.0", "unknown operator `>=~`: expected <, <=, =, ~, >= or >", 0..3),
         ("portage", "expected `category/package`, found `portage`", 0..7),
+        ("!", "expected `category/package` after `!`", 1..1),
+        (">=", "expected `category/package` after `>=`", 2..2),
         ("=portage-2.1*", "expected `category/package`, found `portage-2.1*`", 1..13),
         ("/b", "empty category name", 0..0),
         (".a/b", "category name `.a` must start with a letter, digit or `_`, not `.`", 0..1),
