@@ -20,14 +20,15 @@ use std::time::{Duration, Instant};
 /// A remote that may already have a package (issue 7's signed caches implement this).
 pub trait Substitute: Sync {
     /// Fetches the package into the store if some remote has it with a valid signature; returns
-    /// the package and the remote it came from. Refusals are reported, not returned.
+    /// the package and the remote it came from (`None` when another process stored it
+    /// meanwhile). Refusals are reported, not returned.
     fn substitute(
         &self,
         store: &Store,
         key: &BuildKey,
         task: &str,
         reporter: &dyn Reporter,
-    ) -> Option<(Binpkg, String)>;
+    ) -> Option<(Binpkg, Option<String>)>;
 }
 
 pub struct Options {
@@ -405,8 +406,10 @@ impl Work<'_> {
         self.reporter.event(Event::TaskStarted { id: task.clone(), what: "build".into() });
         let substituted =
             self.inp.substitute.and_then(|s| s.substitute(self.inp.store, &key, &task, self.reporter));
-        if let Some((pkg, remote)) = substituted {
-            return Ok((pkg, Outcome::Substituted, Some(remote)));
+        match substituted {
+            Some((pkg, Some(remote))) => return Ok((pkg, Outcome::Substituted, Some(remote))),
+            Some((pkg, None)) => return Ok((pkg, Outcome::Cached, None)),
+            None => {}
         }
         self.reporter.event(Event::TaskStep { id: task.clone(), step: "fetch".into() });
         let mut distfiles: Vec<PathBuf> = Vec::new();

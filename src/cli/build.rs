@@ -2,15 +2,20 @@
 
 use super::plan::plan_for;
 use super::{CmdResult, Failure, Global};
-use crate::build::schedule::{self, Summary};
+use crate::build::schedule::{self, Substitute, Summary};
+use crate::cache::{Substituted, Substituters, Tally};
 use crate::fetch::Fetcher;
+use crate::key::BuildKey;
 use crate::key::{self, Environment, KeyedPlan};
 use crate::profile::Profile;
+use crate::report::{Event, Level};
 use crate::resolve::Plan;
+use crate::store::Binpkg;
 use crate::store::Store;
 use crate::ui::progress::{Mode, Progress, human_duration};
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -33,6 +38,8 @@ pub struct BuildArgs {
     /// Print progress as JSON events and the summary as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub substitute: super::cache_remote::SubstituteArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,8 +85,23 @@ pub fn jobs(requested: Option<usize>) -> usize {
 
 pub fn build(g: &Global, a: &BuildArgs) -> CmdResult {
     let p = prepare(g, &a.profile, &a.atoms)?;
+    let substitution = a
+        .substitute
+        .substituters(&p.profile.substituters, &p.profile.trusted_keys)?
+        .map(|subs| Substitution { subs, tally: Mutex::new(Tally::default()) });
     let progress = Progress::new(Mode::pick(a.json, g.quiet));
-    let summary = build_packages(&p, jobs(a.jobs), a.keep_going, &progress);
+    let summary = build_with(
+        &p,
+        jobs(a.jobs),
+        a.keep_going,
+        substitution.as_ref().map(|s| s as &dyn Substitute),
+        &progress,
+    );
+    if let Some(s) = &substitution
+        && !a.json
+    {
+        progress.println(&s.tally.lock().map(|t| t.to_string()).unwrap_or_default());
+    }
     if !summary.ok() || a.no_image {
         progress.finish();
         report(&p, &summary, None, a.json, g);
@@ -117,13 +139,23 @@ pub fn image_request<'a>(p: &'a Prepared, s: &'a Summary) -> crate::pipeline::Im
 }
 
 pub fn build_packages(p: &Prepared, jobs: usize, keep_going: bool, progress: &Progress) -> Summary {
+    build_with(p, jobs, keep_going, None, progress)
+}
+
+fn build_with(
+    p: &Prepared,
+    jobs: usize,
+    keep_going: bool,
+    substitute: Option<&dyn Substitute>,
+    progress: &Progress,
+) -> Summary {
     let inputs = schedule::Inputs {
         plan: &p.plan,
         keyed: &p.keyed,
         profile: &p.profile,
         store: &p.store,
         fetcher: &p.fetcher,
-        substitute: None,
+        substitute,
     };
     let opts = schedule::Options { jobs, keep_going, source_date_epoch: p.env.source_date_epoch };
     schedule::run(&inputs, &opts, progress)
@@ -155,12 +187,7 @@ fn report(p: &Prepared, s: &Summary, image: Option<&crate::image::ImageInfo>, js
     }
     let mut line = format!("built {}, reused {} from the store", s.built.len(), s.cached.len());
     if !s.substituted.is_empty() {
-        let mut by_remote: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (_, r) in &s.substituted {
-            *by_remote.entry(r.as_str()).or_default() += 1;
-        }
-        let parts: Vec<String> = by_remote.iter().map(|(r, c)| format!("{c} from {r}")).collect();
-        line.push_str(&format!(", substituted {}", parts.join(", ")));
+        line.push_str(&format!(", substituted {}", s.substituted.len()));
     }
     if !s.failed.is_empty() {
         line.push_str(&format!(", failed {}", s.failed.len()));
@@ -208,3 +235,39 @@ pub fn fetch(g: &Global, a: &FetchArgs) -> CmdResult {
 }
 
 use crate::report::Reporter as _;
+
+/// Substitution from signed remote caches for one build, counting what came from where.
+struct Substitution {
+    subs: Substituters,
+    tally: Mutex<Tally>,
+}
+
+impl Substitute for Substitution {
+    fn substitute(
+        &self,
+        store: &Store,
+        key: &BuildKey,
+        task: &str,
+        reporter: &dyn crate::report::Reporter,
+    ) -> Option<(Binpkg, Option<String>)> {
+        match self.subs.fetch(store, key, reporter) {
+            Ok(result) => {
+                if let Ok(mut t) = self.tally.lock() {
+                    t.add(&result);
+                }
+                match result {
+                    Substituted::From { remote, package, .. } => Some((package, Some(remote))),
+                    Substituted::Present(pkg) => Some((pkg, None)),
+                    Substituted::NotFound { .. } => None,
+                }
+            }
+            Err(e) => {
+                reporter.event(Event::Message {
+                    level: Level::Warning,
+                    text: format!("{task}: substitution failed, building it: {e}"),
+                });
+                None
+            }
+        }
+    }
+}

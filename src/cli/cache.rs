@@ -10,6 +10,10 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CacheCommand {
+    /// Make an ed25519 key pair for signing packages pushed to a shared cache
+    Keygen(super::cache_remote::KeygenArgs),
+    /// Sign and upload packages to a shared cache (a directory, or an HTTP server accepting PUT)
+    Push(super::cache_remote::PushArgs),
     /// List the packages in the store
     Ls {
         #[arg(long)]
@@ -33,6 +37,11 @@ pub enum CacheCommand {
 
 pub fn run(g: &Global, c: &CacheCommand) -> CmdResult {
     match c {
+        CacheCommand::Keygen(a) => super::cache_remote::keygen(g, a),
+        CacheCommand::Push(a) => super::cache_remote::push(g, a, &|profile| {
+            let p = prepare(g, profile, &[])?;
+            Ok(super::cache_remote::PlanKeys { profile: p.profile.name.clone(), keys: p.keyed.keys.clone() })
+        }),
         CacheCommand::Ls { json } => ls(g, *json),
         CacheCommand::Verify { json } => verify(g, *json),
         CacheCommand::Gc { keep, older_than } => gc(g, keep, *older_than),

@@ -2,7 +2,6 @@
 //! that `ingot build` flattens into its arguments. Parses, calls `crate::cache`, prints.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -73,7 +72,7 @@ pub fn keygen(g: &Global, a: &KeygenArgs) -> CmdResult {
 pub fn push(g: &Global, a: &PushArgs, plan_keys: &dyn Fn(&str) -> Result<PlanKeys, Failure>) -> CmdResult {
     let secret = SecretKey::read(&a.key)?;
     let dest = Remote::parse(&a.dest)?;
-    let store = Store::open(&store_root(g)?)?;
+    let store = Store::open(&g.cache_dir())?;
     let plan = a.profile.as_deref().map(plan_keys).transpose()?;
     let request = match &plan {
         Some(p) => PushRequest { only: Some(&p.keys), index: Some((&p.profile, &p.keys)) },
@@ -125,20 +124,6 @@ impl SubstituteArgs {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Substituters::new(&remotes, keys)?))
     }
-}
-
-/// The store directory: `--cache`, else `$XDG_CACHE_HOME/ingot`, else `~/.cache/ingot`.
-fn store_root(g: &Global) -> Result<PathBuf, Failure> {
-    if let Some(dir) = &g.cache {
-        return Ok(dir.clone());
-    }
-    default_store_root(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
-        .ok_or_else(|| Failure::Error("neither --cache, $XDG_CACHE_HOME nor $HOME is set".into()))
-}
-
-fn default_store_root(xdg_cache: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
-    let set = |v: Option<OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
-    set(xdg_cache).map(|d| d.join("ingot")).or_else(|| set(home).map(|h| h.join(".cache/ingot")))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -299,15 +284,5 @@ mod tests {
             _ => panic!("expected an error"),
         };
         assert!(err.contains("no --trusted-key given"), "{err}");
-    }
-
-    #[test]
-    fn store_root_is_the_cache_option_else_xdg_else_home() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(ok(store_root(&global(dir.path()))), dir.path());
-        let os = |s: &str| Some(OsString::from(s));
-        assert_eq!(default_store_root(os("/x"), os("/h")), Some(PathBuf::from("/x/ingot")));
-        assert_eq!(default_store_root(os(""), os("/h")), Some(PathBuf::from("/h/.cache/ingot")));
-        assert_eq!(default_store_root(None, None), None);
     }
 }

@@ -80,6 +80,11 @@ impl PkgTree {
     }
 
     pub fn ingot(&self) -> assert_cmd::Command {
+        self.ingot_with_store(&self.path("store"))
+    }
+
+    /// `ingot` over this tree with another store (a second machine sharing the recipes).
+    pub fn ingot_with_store(&self, store: &Path) -> assert_cmd::Command {
         let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("ingot");
         cmd.env("NO_COLOR", "1")
             .env_remove("INGOT_CACHE")
@@ -89,7 +94,7 @@ impl PkgTree {
             .arg("--profiles")
             .arg(self.path("profiles"))
             .arg("--cache")
-            .arg(self.path("store"))
+            .arg(store)
             .arg("--distdir")
             .arg(self.path("distfiles"));
         cmd
@@ -143,4 +148,51 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
+}
+
+const GREET_C: &str = "#include \"greet.h\"\n#ifdef LOUD\nconst char *greeting(void) { return \"HELLO FROM LIBGREET\"; }\n#else\nconst char *greeting(void) { return \"hello from libgreet\"; }\n#endif\n";
+const GREET_MK: &str = "all: libgreet.a\nlibgreet.a: greet.o\n\tar rcs $@ greet.o\ninstall:\n\tinstall -D -m644 libgreet.a $(DESTDIR)/usr/lib/libgreet.a\n\tinstall -D -m644 greet.h $(DESTDIR)/usr/include/greet.h\n";
+const HELLO_C: &str =
+    "#include <stdio.h>\n#include <greet.h>\nint main(void) { puts(greeting()); return 0; }\n";
+
+/// libgreet (a static library with a `loud` feature) <- hello (links it through SYSROOT, needs
+/// motd at run time); `other` stands alone.
+pub fn standard_tree() -> PkgTree {
+    let t = PkgTree::new();
+    let greet = t.tarball(
+        "libgreet-1.0.tar.gz",
+        "libgreet-1.0",
+        &[("greet.c", GREET_C), ("greet.h", "const char *greeting(void);\n"), ("Makefile", GREET_MK)],
+    );
+    let hello = t.tarball("hello-1.0.tar.gz", "hello-1.0", &[("hello.c", HELLO_C)]);
+    t.recipe(
+        "dev-libs/libgreet",
+        "1.0",
+        &format!(
+            "description = \"Greeting library\"\niuse = \"loud\"\n\n[[source]]\nurls = [\"https://example.invalid/libgreet-1.0.tar.gz\"]\nsha256 = \"{greet}\"\n\n[build]\nsystem = \"make\"\ncompile = 'emake CFLAGS=\"$CFLAGS $(usev loud -DLOUD)\"'\n"
+        ),
+    );
+    t.recipe(
+        "app-misc/hello",
+        "1.0",
+        &format!(
+            "description = \"Says hello\"\n\n[depend]\nbuild = \"dev-libs/libgreet\"\nrun = \"app-misc/motd\"\n\n[[source]]\nfile = \"hello-1.0.tar.gz\"\nsha256 = \"{hello}\"\n\n[build]\nsystem = \"none\"\ncompile = 'cc $CFLAGS -I\"$SYSROOT/usr/include\" -L\"$SYSROOT/usr/lib\" -o hello hello.c -lgreet'\ninstall = 'install -D -m755 hello \"$DESTDIR/usr/bin/hello\"'\n"
+        ),
+    );
+    motd(&t, "Welcome");
+    t.recipe(
+        "app-misc/other",
+        "1.0",
+        "description = \"Independent\"\n\n[build]\nsystem = \"none\"\ninstall = 'mkdir -p \"$DESTDIR/usr/share/other\" && echo \"$CFLAGS\" > \"$DESTDIR/usr/share/other/cflags\"'\n",
+    );
+    t.profile("p", "world = [\"app-misc/hello\", \"app-misc/other\"]\n\n[make]\ncflags = \"-O2\"\n");
+    t
+}
+
+pub fn motd(t: &PkgTree, text: &str) {
+    t.recipe(
+        "app-misc/motd",
+        "1.0",
+        &format!("description = \"Message of the day\"\n\n[build]\nsystem = \"none\"\ninstall = 'mkdir -p \"$DESTDIR/etc\" && echo {text} > \"$DESTDIR/etc/motd\"'\n"),
+    );
 }
