@@ -371,3 +371,28 @@ fn raw_tar(entries: &[Vec<u8>]) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 1024]);
     out
 }
+
+#[test]
+fn a_recipe_without_compiler_flags_gets_none_and_survives_a_cflags_change() {
+    let t = standard_tree();
+    t.recipe(
+        "app-misc/other",
+        "1.0",
+        "description = \"Data only\"\n\n[build]\nsystem = \"none\"\ncompiler_flags = false\ninstall = 'mkdir -p \"$DESTDIR/usr/share/other\" && echo \"[$CFLAGS]\" > \"$DESTDIR/usr/share/other/cflags\"'\n",
+    );
+    assert!(t.build("p").ok);
+    let root = unpack_package(&t, "app-misc/other");
+    assert_eq!(std::fs::read_to_string(root.path().join("usr/share/other/cflags")).unwrap(), "[]\n");
+    t.profile(
+        "p",
+        "world = [\"app-misc/hello\", \"app-misc/other\"]\n\n[make]\ncflags = \"-O3 -march=x86-64-v3\"\n",
+    );
+    let r = t.build("p");
+    assert!(r.ok, "{}", r.stderr);
+    // motd compiles nothing either but does not say so: it is rebuilt, other is not.
+    assert_eq!(
+        r.list("built"),
+        sorted(vec!["app-misc/hello-1.0", "app-misc/motd-1.0", "dev-libs/libgreet-1.0"])
+    );
+    assert_eq!(r.list("reused"), vec!["app-misc/other-1.0".to_string()]);
+}

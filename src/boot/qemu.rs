@@ -32,9 +32,9 @@ pub fn args(m: &Machine) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
     let mut push = |parts: &[&str]| a.extend(parts.iter().map(OsString::from));
     push(&["-machine", &format!("q35,accel={}", m.accel.name())]);
-    if m.accel == Accel::Kvm {
-        push(&["-cpu", "host"]);
-    }
+    // TCG's default CPU model (qemu64) lacks x86-64-v2 and later instructions: images tuned
+    // with `-march=x86-64-v3` would die with SIGILL. `max` emulates everything TCG can.
+    push(&["-cpu", if m.accel == Accel::Kvm { "host" } else { "max" }]);
     push(&["-m", &m.memory_mib.to_string(), "-nographic", "-no-reboot"]);
     push(&["-nic", &nic(m.forwards)]);
     if let Some(fw) = &m.uefi {
@@ -83,7 +83,7 @@ mod tests {
             forwards: &[(2222, 22), (8080, 80)],
         };
         let t = text(&args(&m));
-        assert!(t.starts_with("-machine q35,accel=tcg -m 512 -nographic -no-reboot "), "{t}");
+        assert!(t.starts_with("-machine q35,accel=tcg -cpu max -m 512 -nographic -no-reboot "), "{t}");
         assert!(t.contains("-nic user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80 "), "{t}");
         assert!(t.contains("-drive if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/code.fd "), "{t}");
         assert!(t.contains("-drive if=pflash,format=raw,unit=1,file=/tmp/x/vars.fd "), "{t}");

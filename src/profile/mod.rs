@@ -99,6 +99,7 @@ impl Profile {
     }
 
     /// Compiler flags and environment for one recipe (per-package entries override global ones).
+    /// A recipe with `compiler_flags = false` gets no flags at all.
     pub fn build_settings(&self, recipe: &Recipe) -> BuildSettings {
         let mut s = BuildSettings {
             cflags: self.make.cflags.clone(),
@@ -117,6 +118,11 @@ impl Profile {
                 s.ldflags = c.clone();
             }
             s.env.extend(p.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if !recipe.build.compiler_flags {
+            s.cflags.clear();
+            s.cxxflags.clear();
+            s.ldflags.clear();
         }
         s
     }

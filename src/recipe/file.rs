@@ -56,7 +56,14 @@ pub struct BuildFile {
     pub install: Option<String>,
     #[serde(default)]
     pub kernel_config: bool,
+    /// `false` for builds that never compile with the profile's CFLAGS/CXXFLAGS/LDFLAGS.
+    #[serde(default = "yes")]
+    pub compiler_flags: bool,
     /// Ownership of installed paths that a rootless build cannot `chown`: `"/usr/bin/su" = "0:0:4755"`.
     #[serde(default)]
     pub owners: BTreeMap<String, Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
 }

@@ -457,6 +457,7 @@ impl Validator<'_> {
                 compile: raw.compile,
                 install: raw.install,
                 kernel_config: raw.kernel_config,
+                compiler_flags: raw.compiler_flags,
                 owners,
             },
         }

@@ -94,7 +94,7 @@ pub struct Source {
 }
 
 /// How the package is built: the build system's default phases, overridden per phase.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildSpec {
     /// `$S` relative to `$WORKDIR`.
     pub dir: String,
@@ -106,6 +106,10 @@ pub struct BuildSpec {
     pub compile: Option<String>,
     pub install: Option<String>,
     pub kernel_config: bool,
+    /// Whether the build compiles with the profile's CFLAGS, CXXFLAGS and LDFLAGS. When it does not
+    /// (headers, data, a kernel with its own flags), they are empty in its phases and left out of
+    /// its key, so tuning a profile's flags does not rebuild it.
+    pub compiler_flags: bool,
     /// Path (relative to DESTDIR, no leading slash) -> owner and optional mode.
     pub owners: BTreeMap<String, Owner>,
 }
