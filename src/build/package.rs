@@ -116,14 +116,15 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     let done = std::sync::atomic::AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch_phases(&current, &done, reporter, req));
-        let r = sandbox::run(&spec, &driver, &mut log);
+        let phases_started = Instant::now();
+        let r = sandbox::run(&spec, &driver, &mut log).map(|status| (status, phases_started.elapsed()));
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         watcher.thread().unpark();
         r
     });
     let phase =
         std::fs::read_to_string(&current).map(|p| p.trim().to_string()).unwrap_or_else(|_| "setup".into());
-    let status = result.map_err(|source| BuildError::Sandbox {
+    let (status, phase_time) = result.map_err(|source| BuildError::Sandbox {
         cpv: cpv.clone(),
         phase: phase.clone(),
         log: log_path.clone(),
@@ -141,7 +142,8 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     }
     step(reporter, req, "pack");
     let elapsed = started.elapsed();
-    let meta = package_meta(req, elapsed);
+    // The phases' own time (what `make` would take), for scheduling estimates and benchmarks.
+    let meta = package_meta(req, phase_time);
     let pkg = store.insert(&req.key, &dirs.image, meta).map_err(store_err)?;
     tracing::debug!(package = %req.task, "stored");
     drop(dirs);

@@ -161,6 +161,18 @@ fn build_with(
     schedule::run(&inputs, &opts, progress)
 }
 
+/// The packages in the image (world's run-time closure) with their keys and archives.
+fn image_packages(p: &Prepared) -> Vec<serde_json::Value> {
+    p.plan
+        .image_closure(&p.plan.roots)
+        .into_iter()
+        .map(|n| {
+            let key = p.keyed.key(n);
+            json!({"package": p.plan.get(n).cpv(), "key": key.to_string(), "archive": p.store.archive_path(&key)})
+        })
+        .collect()
+}
+
 fn report(p: &Prepared, s: &Summary, image: Option<&crate::image::ImageInfo>, json: bool, g: &Global) {
     let names = |v: &mut dyn Iterator<Item = petgraph::graph::NodeIndex>| -> Vec<String> {
         let mut out: Vec<String> = v.map(|n| p.plan.get(n).cpv()).collect();
@@ -181,6 +193,7 @@ fn report(p: &Prepared, s: &Summary, image: Option<&crate::image::ImageInfo>, js
             "skipped": names(&mut s.skipped.iter().copied()),
             "wall_seconds": (s.wall.as_secs_f64() * 1000.0).round() / 1000.0,
             "image": image,
+            "image_packages": image.map(|_| image_packages(p)),
         });
         println!("{out}");
         return;

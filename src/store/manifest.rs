@@ -24,6 +24,7 @@ pub struct Manifest {
     pub slot: String,
     pub features: Vec<String>,
     pub run_deps: Vec<String>,
+    /// Seconds the build phases took (configure, compile, install: the "make time").
     pub build_seconds: f64,
     pub source_date_epoch: u64,
     pub archive_sha256: String,
