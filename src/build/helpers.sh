@@ -69,19 +69,18 @@ use_with() {
 	_ingot_use_option with without "$@"
 }
 
-# The machine that runs the build. For a CHOST of the build machine's own architecture (musl on a
-# glibc host) it is CHOST itself: autoconf then does not switch to cross-compiling, and its test
-# programs run, as they can. CBUILD in the environment overrides it.
+# The machine that runs the build, as its own compiler names it; CBUILD in the environment
+# overrides it. A target of another ABI (x86_64-linux-musl on an x86_64-linux-gnu host) is then a
+# cross build: its test programs would need the target's dynamic loader, which only the image
+# has, so autoconf must not try to run them. A CHOST equal to the host's triple stays native.
 _ingot_cbuild() {
 	if [ -n "${CBUILD-}" ]; then
 		printf '%s\n' "$CBUILD"
-		return 0
+	elif gcc -dumpmachine 2>/dev/null; then
+		:
+	else
+		printf '%s-pc-linux-gnu\n' "$(uname -m)"
 	fi
-	_ingot_arch=$(uname -m)
-	case $CHOST in
-	"$_ingot_arch"-*) printf '%s\n' "$CHOST" ;;
-	*) printf '%s\n' "$_ingot_arch-pc-linux-gnu" ;;
-	esac
 }
 
 econf() {

@@ -291,16 +291,31 @@ mod tests {
         dir
     }
 
+    fn host_triple() -> String {
+        let out = std::process::Command::new("gcc").arg("-dumpmachine").output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
     #[test]
-    fn econf_configures_for_usr_and_treats_a_same_arch_chost_as_native() {
+    fn econf_configures_for_usr_and_a_chost_of_another_abi_as_a_cross_build() {
         let dir = fake_tool("configure");
         let chost = format!("{}-linux-musl", std::env::consts::ARCH);
         let body = format!("cd '{}'; econf --disable-nls", dir.path().display());
         let out = sh(&body, &[("CHOST", &chost)]);
         let expected = format!(
-            "--prefix=/usr\n--build={chost}\n--host={chost}\n--sysconfdir=/etc\n--localstatedir=/var\n--disable-nls\n"
+            "--prefix=/usr\n--build={}\n--host={chost}\n--sysconfdir=/etc\n--localstatedir=/var\n--disable-nls\n",
+            host_triple()
         );
         assert_eq!(out.stdout, expected, "{}", out.stderr);
+    }
+
+    #[test]
+    fn econf_builds_natively_for_the_host_s_own_triple() {
+        let dir = fake_tool("configure");
+        let body = format!("cd '{}'; econf", dir.path().display());
+        let host = host_triple();
+        let out = sh(&body, &[("CHOST", &host)]);
+        assert!(out.stdout.contains(&format!("--build={host}\n--host={host}\n")), "{}", out.stdout);
     }
 
     #[test]
@@ -308,7 +323,7 @@ mod tests {
         let dir = fake_tool("configure");
         let body = format!("cd '{}'; econf", dir.path().display());
         let out = sh(&body, &[("CHOST", "sparc64-unknown-linux-gnu")]);
-        let build = format!("--build={}-pc-linux-gnu\n", std::env::consts::ARCH);
+        let build = format!("--build={}\n", host_triple());
         assert!(out.stdout.contains(&build), "{}", out.stdout);
         assert!(out.stdout.contains("--host=sparc64-unknown-linux-gnu\n"), "{}", out.stdout);
         let out = sh(&body, &[("CHOST", "sparc64-unknown-linux-gnu"), ("CBUILD", "my-build")]);
