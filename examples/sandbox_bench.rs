@@ -1,7 +1,8 @@
 //! Times `sandbox::run` of `true`: the fixed cost every package build pays for its sandbox.
 //!
-//! `sandbox_bench [RUNS] [BALLAST_MB] [THREADS]` runs RUNS sandboxes (default 200) one after
-//! another and prints the median and the 10th and 90th percentiles in milliseconds. BALLAST_MB
+//! `sandbox_bench [RUNS] [BALLAST_MB] [THREADS] [SCRIPT]` runs SCRIPT (default `true`) in RUNS
+//! sandboxes (default 200) one after another and prints the median and the 10th and 90th
+//! percentiles in milliseconds. BALLAST_MB
 //! (default 64) of touched heap and THREADS (default 4) idle threads make this process look like
 //! `ingot build` at the moment it starts a sandbox, since what a fork costs grows with both.
 
@@ -18,6 +19,7 @@ fn main() -> Result<(), Error> {
         args.get(i).map_or(Ok(default), |s| s.parse().map_err(|e| format!("argument {s:?}: {e}").into()))
     };
     let (runs, ballast_mb, threads) = (arg(0, 200)?, arg(1, 64)?, arg(2, 4)?);
+    let script = args.get(3).map_or("true", String::as_str);
     let ballast = vec![1u8; ballast_mb << 20];
     let (stop, idle) = idle_threads(threads);
     let dir = tempfile::Builder::new().prefix("ingot-sandbox-bench-").tempdir()?;
@@ -40,10 +42,10 @@ fn main() -> Result<(), Error> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        let status = sandbox::run(&spec, "true", &mut log)?;
+        let status = sandbox::run(&spec, script, &mut log)?;
         times.push(started.elapsed());
         if !status.success() {
-            return Err(format!("the sandboxed `true` exited with {status}").into());
+            return Err(format!("the sandboxed script exited with {status}").into());
         }
     }
     drop(stop);
@@ -77,7 +79,7 @@ fn print_summary(times: &mut [Duration], ballast_mb: usize, threads: usize) {
         times.get(i).map_or(0.0, |t| t.as_secs_f64() * 1000.0)
     };
     println!(
-        "sandbox::run(true) x{} ({ballast_mb} MB ballast, {threads} threads): median {:.2} ms, p10 {:.2}, p90 {:.2}",
+        "sandbox::run x{} ({ballast_mb} MB ballast, {threads} threads): median {:.2} ms, p10 {:.2}, p90 {:.2}",
         times.len(),
         at(0.5),
         at(0.1),
