@@ -112,18 +112,17 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     let phases = phase_scripts(req.recipe);
     let to_run = phases.to_run();
     let driver = write_phase_scripts(&dirs.tmp, &to_run).map_err(io("writing the phase scripts"))?;
-    let current = dirs.tmp.join(PHASES_DIR).join("current");
+    let started_list = dirs.tmp.join(PHASES_DIR).join(STARTED);
     let done = std::sync::atomic::AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch_phases(&current, &done, reporter, req));
+        let watcher = scope.spawn(|| watch_phases(&started_list, &done, reporter, req));
         let phases_started = Instant::now();
         let r = sandbox::run(&spec, &driver, &mut log).map(|status| (status, phases_started.elapsed()));
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        done.store(true, std::sync::atomic::Ordering::Release);
         watcher.thread().unpark();
         r
     });
-    let phase =
-        std::fs::read_to_string(&current).map(|p| p.trim().to_string()).unwrap_or_else(|_| "setup".into());
+    let phase = started_phases(&started_list).pop().unwrap_or_else(|| "setup".into());
     let (status, phase_time) = result.map_err(|source| BuildError::Sandbox {
         cpv: cpv.clone(),
         phase: phase.clone(),
@@ -151,13 +150,15 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     Ok(Built::Fresh(pkg, elapsed))
 }
 
-/// Where, in the build's /tmp, the phase scripts and the name of the running phase are kept.
+/// Where, in the build's /tmp, the phase scripts and the list of phases started so far are kept.
 const PHASES_DIR: &str = ".ingot-phases";
+const STARTED: &str = "started";
 
 /// Writes each phase as its own script (helpers, `cd "$S"`, body: exactly what a phase is) and
-/// returns a driver that runs them in order in one sandbox, each as a fresh `sh -e`, recording
-/// the running phase so a failure can be named. One sandbox per build instead of one per phase
-/// saves the namespace setup, most of a small package's overhead.
+/// returns a driver that runs them in order in one sandbox, each as a fresh `sh -e`, appending each
+/// phase's name to a list as it starts so that progress can be shown and a failure named. One
+/// sandbox per build instead of one per phase saves the namespace setup, most of a small
+/// package's overhead.
 fn write_phase_scripts(tmp: &Path, phases: &[(&str, &str)]) -> std::io::Result<String> {
     let dir = tmp.join(PHASES_DIR);
     fs_err::create_dir_all(&dir)?;
@@ -166,30 +167,40 @@ fn write_phase_scripts(tmp: &Path, phases: &[(&str, &str)]) -> std::io::Result<S
     for (phase, body) in phases {
         fs_err::write(dir.join(format!("{phase}.sh")), phases::script_for(phase, body))?;
         driver.push_str(&format!(
-            "echo {phase} > {inside}/current\nprintf '>>> ingot: %s phase of %s\\n' {phase} \"$CATEGORY/$PF\"\nsh -e {inside}/{phase}.sh\n"
+            "echo {phase} >> {inside}/{STARTED}\nprintf '>>> ingot: %s phase of %s\\n' {phase} \"$CATEGORY/$PF\"\nsh -e {inside}/{phase}.sh\n"
         ));
     }
     Ok(driver)
 }
 
-/// Reports each phase as it starts, by watching the driver's record of the running phase.
+/// Reports each phase as it starts, by polling the driver's list, until `done` is set; then reports
+/// whatever the list gained since the last poll, so that every phase that ran is reported, in
+/// order, however fast the phases were.
 fn watch_phases(
-    current: &Path,
+    started: &Path,
     done: &std::sync::atomic::AtomicBool,
     reporter: &dyn Reporter,
     req: &BuildRequest,
 ) {
-    let mut last = String::new();
-    while !done.load(std::sync::atomic::Ordering::Relaxed) {
-        if let Ok(p) = std::fs::read_to_string(current) {
-            let p = p.trim();
-            if !p.is_empty() && p != last {
-                step(reporter, req, p);
-                last = p.to_string();
-            }
+    let mut reported = 0;
+    loop {
+        let finished = done.load(std::sync::atomic::Ordering::Acquire);
+        for phase in started_phases(started).iter().skip(reported) {
+            step(reporter, req, phase);
+            reported += 1;
+        }
+        if finished {
+            return;
         }
         std::thread::park_timeout(Duration::from_millis(50));
     }
+}
+
+/// The phases the driver has started, in order; none if it has not started one yet.
+fn started_phases(list: &Path) -> Vec<String> {
+    std::fs::read_to_string(list)
+        .map(|text| text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
 }
 
 /// The recipe's phases over its build system's defaults. Without a named system, Gentoo's
@@ -385,4 +396,40 @@ fn tail(path: &Path, n: usize) -> String {
     let lines: Vec<String> = std::io::BufReader::new(f).lines().map_while(Result::ok).collect();
     let start = lines.len().saturating_sub(n);
     lines[start..].iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_phase_has_started_while_the_list_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(started_phases(&dir.path().join(STARTED)).is_empty());
+    }
+
+    #[test]
+    fn started_phases_are_listed_in_the_order_the_driver_appended_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join(STARTED);
+        fs_err::write(&list, "configure\ncompile\n\ninstall\n").unwrap();
+        assert_eq!(started_phases(&list), ["configure", "compile", "install"]);
+    }
+
+    #[test]
+    fn the_driver_appends_each_phase_to_the_list_before_running_its_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = write_phase_scripts(dir.path(), &[("compile", "true"), ("install", "true")]).unwrap();
+        let lines: Vec<_> = driver.lines().filter(|l| !l.starts_with("printf")).collect();
+        assert_eq!(
+            lines,
+            [
+                "echo compile >> /tmp/.ingot-phases/started",
+                "sh -e /tmp/.ingot-phases/compile.sh",
+                "echo install >> /tmp/.ingot-phases/started",
+                "sh -e /tmp/.ingot-phases/install.sh",
+            ]
+        );
+        assert!(dir.path().join(PHASES_DIR).join("install.sh").is_file());
+    }
 }

@@ -1,15 +1,18 @@
 //! The child's side of the sandbox: runs between clone and exec and replays the prepared steps.
 //!
-//! ingot is multi-threaded, and clone copies only the calling thread: a lock another thread held
-//! at that moment (the allocator's, stdio's) stays locked forever in the child. So this code does
-//! only what is async-signal-safe: raw system calls on memory prepared by the parent. It never
-//! allocates, formats, or panics (no indexing, no overflowing arithmetic); a failure is reported
-//! as (step number, errno) through a close-on-exec pipe that the parent reads.
+//! The child shares ingot's memory (see `vfork`) while ingot's other threads keep running, and it
+//! runs with the calling thread's thread-local storage: allocating would race with those threads
+//! on the allocator's state, and a lock one of them holds would never be released for it. So this
+//! code does only what is async-signal-safe: raw system calls on memory prepared by the parent,
+//! which the parent does not touch until the child has exec'd or exited. It never allocates,
+//! formats, or panics (no indexing, no overflowing arithmetic); a failure is recorded as (step
+//! number, errno) in a `Report` that the parent reads once the clone returns.
 
 use std::ffi::CStr;
 use std::mem::{MaybeUninit, size_of};
 use std::os::fd::RawFd;
 use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use nix::libc::{self, c_char, c_int, c_short, c_ulong};
 
@@ -27,14 +30,38 @@ pub(super) struct ChildPlan<'a> {
     pub log: RawFd,
 }
 
-/// The child's ends of the two pipes shared with the parent.
-pub(super) struct Pipes {
-    /// Close-on-exec: EOF tells the parent that exec succeeded; 8 bytes tell it which step failed.
-    pub report: RawFd,
+/// What the child shares with the parent besides the plan.
+pub(super) struct Shared<'a> {
+    pub report: &'a Report,
     /// The parent holds the write end until the child has set its parent-death signal: a hang-up
     /// on the read end means ingot died before that, and the child must not outlive it.
     pub lifeline_read: RawFd,
     pub lifeline_write: RawFd,
+}
+
+/// Which step failed, if one did: written by the child just before it exits, read by the parent
+/// once the clone has returned (after the child's exit, so the order of the writes is moot;
+/// atomics make the sharing explicit).
+#[derive(Default)]
+pub(super) struct Report {
+    failed: AtomicBool,
+    step: AtomicU32,
+    errno: AtomicI32,
+}
+
+impl Report {
+    /// The failed step and its errno, or None if the child got as far as exec.
+    pub fn failure(&self) -> Option<(u32, i32)> {
+        self.failed
+            .load(Ordering::Acquire)
+            .then(|| (self.step.load(Ordering::Relaxed), self.errno.load(Ordering::Relaxed)))
+    }
+
+    fn record(&self, step: u32, errno: c_int) {
+        self.step.store(step, Ordering::Relaxed);
+        self.errno.store(errno, Ordering::Relaxed);
+        self.failed.store(true, Ordering::Release);
+    }
 }
 
 /// Steps around the layout, numbered after it in error reports (indices below).
@@ -80,35 +107,35 @@ const CAP_VERSION_3: u32 = 0x2008_0522;
 /// Sets up the sandbox in the freshly cloned child and execs the phase shell; never returns.
 ///
 /// # Safety
-/// Must be called only in the child of a fork-like clone, with `plan` and `pipes` prepared by the
-/// parent before the clone.
-pub(super) unsafe fn exec(plan: &ChildPlan, pipes: &Pipes) -> ! {
+/// Must be called only in the child of a vfork-style clone (`vfork::spawn`), with `plan` and
+/// `shared` prepared by the parent before the clone and all signals blocked.
+pub(super) unsafe fn exec(plan: &ChildPlan, shared: &Shared) -> ! {
     unsafe {
         libc::umask(0o022);
         let base = plan.steps.len() as u32;
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as c_ulong, 0, 0, 0) != 0 {
-            fail(pipes.report, base.wrapping_add(DEATH_SIGNAL), errno());
+            fail(shared.report, base.wrapping_add(DEATH_SIGNAL), errno());
         }
-        libc::close(pipes.lifeline_write);
-        if parent_is_gone(pipes.lifeline_read) {
+        libc::close(shared.lifeline_write);
+        if parent_is_gone(shared.lifeline_read) {
             libc::_exit(1);
         }
-        libc::close(pipes.lifeline_read);
+        libc::close(shared.lifeline_read);
         let mut index = 0u32;
         for step in plan.steps {
             if apply(&step.op) != 0 {
                 let err = errno();
                 if !(step.optional && err == libc::ENOENT) {
-                    fail(pipes.report, index, err);
+                    fail(shared.report, index, err);
                 }
             }
             index = index.wrapping_add(1);
         }
-        finish(plan, pipes.report, base)
+        finish(plan, shared.report, base)
     }
 }
 
-unsafe fn finish(plan: &ChildPlan, report: RawFd, base: u32) -> ! {
+unsafe fn finish(plan: &ChildPlan, report: &Report, base: u32) -> ! {
     unsafe {
         reset_signals();
         if libc::setsid() < 0 {
@@ -260,6 +287,8 @@ unsafe fn pivot_root(new_root: &CStr) -> c_int {
 }
 
 /// Ignored signals survive exec (Rust ignores SIGPIPE), as does the mask: start the phase clean.
+/// Every handler is reset before the mask inherited from `vfork::spawn` (all blocked) is lifted,
+/// so none of ingot's handlers ever runs in the child.
 unsafe fn reset_signals() {
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
@@ -304,19 +333,14 @@ unsafe fn parent_is_gone(lifeline: RawFd) -> bool {
     ready > 0 && fd.revents & libc::POLLHUP != 0
 }
 
-unsafe fn fail(report: RawFd, step: u32, err: c_int) -> ! {
-    let mut message = [0u8; 8];
-    let (head, tail) = message.split_at_mut(4);
-    head.copy_from_slice(&step.to_le_bytes());
-    tail.copy_from_slice(&err.to_le_bytes());
-    unsafe {
-        libc::write(report, message.as_ptr().cast(), message.len());
-        libc::_exit(127)
-    }
+unsafe fn fail(report: &Report, step: u32, err: c_int) -> ! {
+    report.record(step, err);
+    unsafe { libc::_exit(127) }
 }
 
 fn errno() -> c_int {
-    // SAFETY: reads this thread's errno slot, which the clone copied with the stack.
+    // SAFETY: reads the errno slot of the thread-local storage the child runs with (the parent
+    // thread's, which waits in clone and does not read it before the child is gone).
     unsafe { *libc::__errno_location() }
 }
 

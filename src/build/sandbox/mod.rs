@@ -3,9 +3,10 @@
 //! build's own directories at fixed paths, loopback-only networking and no capabilities.
 //!
 //! Design: the parent resolves every host directory and computes every setup step (paths as C
-//! strings, id maps, argv, envp), then does a fork-like clone with the namespace flags. The child,
-//! PID 1 of its namespace, replays the steps with raw system calls only (see `child`) and execs the
-//! shell. No helper binary is re-executed, so the library works from any program, tests included.
+//! strings, id maps, argv, envp), then does a vfork-style clone with the namespace flags (see
+//! `vfork`: no page tables are copied, so starting a sandbox costs the same however large ingot
+//! is). The child, PID 1 of its namespace, replays the steps with raw system calls only (see
+//! `child`) and execs the shell. No helper binary is re-executed, so the library works from any program, tests included.
 //! Because the shell is PID 1, everything it leaves behind dies when it exits; it dies itself with
 //! ingot (PR_SET_PDEATHSIG) and on the timeout.
 
@@ -14,6 +15,7 @@ mod command;
 mod diagnose;
 mod layout;
 mod process;
+mod vfork;
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -1,52 +1,51 @@
-//! Starting the sandboxed phase (a fork-like clone into new namespaces) and waiting for it, with
+//! Starting the sandboxed phase (a vfork-style clone into new namespaces) and waiting for it, with
 //! an optional timeout; a `Running` phase that is dropped early is killed and reaped.
 
-use std::io::{self, Read};
+use std::ffi::c_void;
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use nix::libc::{self, c_int, c_long, pid_t};
+use nix::libc::{self, c_int, pid_t};
 
 use super::SandboxError;
-use super::child::{self, ChildPlan, FINAL_STEPS, Pipes};
-use super::diagnose;
+use super::child::{self, ChildPlan, FINAL_STEPS, Report, Shared};
+use super::{diagnose, vfork};
 
 /// Clones the child into fresh mount, PID, network, UTS and IPC namespaces (and a user namespace
 /// when rootless), lets it set itself up, and returns once it has exec'd the phase shell.
 pub(super) fn spawn(plan: &ChildPlan, rootless: bool) -> Result<Running, SandboxError> {
-    let (report_read, report_write) = pipe()?;
     let (lifeline_read, lifeline_write) = pipe()?;
-    let pipes = Pipes {
-        report: report_write.as_raw_fd(),
-        lifeline_read: lifeline_read.as_raw_fd(),
-        lifeline_write: lifeline_write.as_raw_fd(),
+    let report = Report::default();
+    let start = Start {
+        plan,
+        shared: Shared {
+            report: &report,
+            lifeline_read: lifeline_read.as_raw_fd(),
+            lifeline_write: lifeline_write.as_raw_fd(),
+        },
     };
     let mut flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
     if rootless {
         flags |= libc::CLONE_NEWUSER;
     }
-    // SAFETY: fork-like clone; the child runs only `child::exec`, which never returns.
-    let pid = unsafe { clone(flags) };
-    if pid == 0 {
-        unsafe { child::exec(plan, &pipes) }
-    }
-    if pid < 0 {
-        let source = io::Error::last_os_error();
-        let hint = diagnose::hint(rootless, source.raw_os_error());
-        return Err(SandboxError::Namespaces { source, hint });
-    }
-    let mut running = Running { pid, reaped: false };
-    drop(report_write);
-    drop(lifeline_read);
-    let report = read_report(report_read, pid)?;
+    let arg = (&start as *const Start).cast_mut().cast::<c_void>();
+    // SAFETY: `start_child` only runs `child::exec`, which makes system calls on the plan and
+    // never returns; `start` lives on this frame until the clone has returned.
+    let cloned = unsafe { vfork::spawn(flags, start_child, arg) };
     drop(lifeline_write);
-    match report {
+    let pid = cloned.map_err(|source| {
+        let hint = diagnose::hint(rootless, source.raw_os_error());
+        SandboxError::Namespaces { source, hint }
+    })?;
+    let mut running = Running { pid, reaped: false };
+    match report.failure() {
         None => Ok(running),
         Some((step, errno)) => {
-            // The child exits right after reporting; reap it so no zombie is left.
+            // The child has exited after recording the failure; reap it so no zombie is left.
             running.reap()?;
             let source = io::Error::from_raw_os_error(errno);
             Err(SandboxError::Setup {
@@ -58,34 +57,23 @@ pub(super) fn spawn(plan: &ChildPlan, rootless: bool) -> Result<Running, Sandbox
     }
 }
 
-/// A fork-like clone: no new stack, the child continues on its copy of this one. Raw, because
-/// glibc offers no fork that takes namespace flags.
-unsafe fn clone(flags: c_int) -> pid_t {
-    let flags = (flags | libc::SIGCHLD) as c_long;
-    #[cfg(target_arch = "s390x")]
-    let pid =
-        unsafe { libc::syscall(libc::SYS_clone, 0 as c_long, flags, 0 as c_long, 0 as c_long, 0 as c_long) };
-    #[cfg(not(target_arch = "s390x"))]
-    let pid =
-        unsafe { libc::syscall(libc::SYS_clone, flags, 0 as c_long, 0 as c_long, 0 as c_long, 0 as c_long) };
-    pid as pid_t
+/// What the child starts from, passed through clone's single pointer argument.
+struct Start<'a> {
+    plan: &'a ChildPlan<'a>,
+    shared: Shared<'a>,
+}
+
+extern "C" fn start_child(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `Start` that `spawn` passed to the clone, alive until the clone returns,
+    // which is after this child has exec'd or exited.
+    let start = unsafe { &*arg.cast_const().cast::<Start>() };
+    // SAFETY: this is the child of `vfork::spawn`, which blocked all signals.
+    unsafe { child::exec(start.plan, &start.shared) }
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| SandboxError::Prepare { what: "creating a pipe", source: e.into() })
-}
-
-/// Reads the child's report: EOF once it has exec'd, or (step, errno) if a step failed.
-fn read_report(fd: OwnedFd, pid: pid_t) -> Result<Option<(u32, i32)>, SandboxError> {
-    let mut bytes = Vec::with_capacity(8);
-    std::fs::File::from(fd).read_to_end(&mut bytes).map_err(|source| SandboxError::Wait { pid, source })?;
-    let Some((step, errno)) =
-        bytes.split_first_chunk::<4>().and_then(|(s, rest)| Some((s, rest.first_chunk::<4>()?)))
-    else {
-        return Ok(None);
-    };
-    Ok(Some((u32::from_le_bytes(*step), i32::from_le_bytes(*errno))))
 }
 
 fn describe(plan: &ChildPlan, step: u32) -> String {
