@@ -271,7 +271,7 @@ fn sigkill_at_random_moments_leaves_only_whole_packages_and_the_next_build_gives
     eprintln!(
         "crash summary: {} kills ({} rounds) in {:.0} s; by stage at the kill {:?}; stages in progress at a kill {:?}; \
          {} completed builds, all with image sha256 {want}; {} package verifications after kills, {} corrupt, \
-         {} quarantined; {} partial downloads and {} image temporaries left beside their outputs",
+         {} quarantined; {} partial downloads left in distfiles; {} image temporaries left by kills, all removed by the next build",
         tally.kills,
         rounds,
         started.elapsed().as_secs_f64(),
@@ -314,6 +314,11 @@ fn check_completed(run: Run, place: &Place, want: &str, tally: &mut Tally) {
     assert!(status.success(), "a build after kills failed: {stderr}");
     assert_eq!(image_sha(&events).as_deref(), Some(want), "{stderr}");
     assert_eq!(sha256(&std::fs::read(&place.out).unwrap()), want);
+    let beside: Vec<_> = std::fs::read_dir(place.out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["crash.raw"], "a completed build leaves only its image in the output directory");
     tally.completed_runs += 1;
 }
 
@@ -331,6 +336,7 @@ fn check_after_kill(t: &PkgTree, place: &Place, marker: &str, want: &str, tally:
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    tally.image_leftovers += count(place.out.parent().unwrap(), |n| n.starts_with('.'));
     if place.out.exists() {
         assert_eq!(
             sha256(&std::fs::read(&place.out).unwrap()),
@@ -344,7 +350,6 @@ fn check_after_kill(t: &PkgTree, place: &Place, marker: &str, want: &str, tally:
 fn check_leftovers_go_with_gc(t: &PkgTree, place: &Place, tally: &mut Tally) {
     tally.quarantined += count(&place.store.join("quarantine"), |_| true);
     tally.partial_downloads += count(&place.distdir, |n| n.ends_with(".part"));
-    tally.image_leftovers += count(place.out.parent().unwrap(), |n| n.starts_with('.'));
     let gc = place.ingot(t).args(["cache", "gc", "--older-than", "3650d"]).output().unwrap();
     assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
     for dir in ["tmp", "trash"] {
