@@ -308,6 +308,45 @@ fn rebuilding_every_package_gives_the_same_image() {
     assert_eq!(image_sha(&first), image_sha(&second));
 }
 
+/// The one moment at which a kill leaves more than temporaries: between the insert's two renames,
+/// the archive is in place and its manifest (the commit point) is not. No timer hits that window,
+/// so the state is made by hand: it is not a package, the store verifies, and the next build
+/// builds the package again.
+#[test]
+fn an_insert_killed_between_its_renames_leaves_a_store_that_verifies_and_builds() {
+    let t = common::pkgtree::standard_tree();
+    assert!(t.build("p").ok);
+    let manifest = package_files(&t.path("store"))
+        .into_iter()
+        .find(|f| {
+            f.extension().is_some_and(|e| e == "toml")
+                && std::fs::read_to_string(f).unwrap().contains("atom = \"app-misc/other\"")
+        })
+        .unwrap();
+    std::fs::remove_file(&manifest).unwrap();
+    let verify = t.ingot().args(["cache", "verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("verified 3 packages, 0 corrupt"));
+    let note = String::from_utf8_lossy(&verify.stderr);
+    assert!(note.contains("is the archive of an interrupted insert, not a package"), "{note}");
+    let r = t.build("p");
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(r.list("built"), ["app-misc/other-1.0"]);
+    let verify = t.ingot().args(["cache", "verify"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("verified 4 packages, 0 corrupt"));
+    assert!(verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+fn package_files(store: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(store.join("pkgs")).unwrap() {
+        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out
+}
+
 /// A run that ended by itself: it must have succeeded with the reference image.
 fn check_completed(run: Run, place: &Place, want: &str, tally: &mut Tally) {
     let (status, events, stderr) = run.finish();
