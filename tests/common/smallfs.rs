@@ -57,7 +57,8 @@ impl SmallFs {
         let mut cmd = Command::new("nsenter");
         cmd.arg("--target").arg(self.holder.id().to_string());
         if self.rootless {
-            cmd.arg("--user");
+            // Without --preserve-credentials nsenter calls setgroups, which `unshare -r` denies.
+            cmd.args(["--user", "--preserve-credentials"]);
         }
         cmd.arg("--mount").arg("--").arg(program);
         cmd
