@@ -192,6 +192,8 @@ struct Tally {
     quarantined: usize,
     partial_downloads: usize,
     image_leftovers: usize,
+    /// Unknown entries at the store's top level after gc.
+    store_leftovers: Vec<String>,
 }
 
 #[test]
@@ -271,7 +273,8 @@ fn sigkill_at_random_moments_leaves_only_whole_packages_and_the_next_build_gives
     eprintln!(
         "crash summary: {} kills ({} rounds) in {:.0} s; by stage at the kill {:?}; stages in progress at a kill {:?}; \
          {} completed builds, all with image sha256 {want}; {} package verifications after kills, {} corrupt, \
-         {} quarantined; {} partial downloads left in distfiles; {} image temporaries left by kills, all removed by the next build",
+         {} quarantined; {} partial downloads left in distfiles; {} image temporaries left by kills, all removed by the next build; \
+         other files left at the store's top after gc: {:?}",
         tally.kills,
         rounds,
         started.elapsed().as_secs_f64(),
@@ -283,6 +286,7 @@ fn sigkill_at_random_moments_leaves_only_whole_packages_and_the_next_build_gives
         tally.quarantined,
         tally.partial_downloads,
         tally.image_leftovers,
+        tally.store_leftovers,
     );
     assert!(tally.kills >= KILLS, "only {} kills in {rounds} rounds", tally.kills);
     for stage in TARGETS {
@@ -399,6 +403,25 @@ fn check_leftovers_go_with_gc(t: &PkgTree, place: &Place, tally: &mut Tally) {
             "{dir}/ after gc: {:?}",
             std::fs::read_dir(place.store.join(dir)).unwrap().collect::<Vec<_>>()
         );
+    }
+    // Anything else at the top of the store was left by a killed run and not removed by gc.
+    const KNOWN: [&str; 10] = [
+        "VERSION",
+        "distfiles",
+        "pkgs",
+        "logs",
+        "tmp",
+        "locks",
+        "trash",
+        "quarantine",
+        "empty",
+        "durations.json",
+    ];
+    for e in std::fs::read_dir(&place.store).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if !KNOWN.contains(&name.as_str()) {
+            tally.store_leftovers.push(name);
+        }
     }
 }
 
