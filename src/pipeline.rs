@@ -89,7 +89,7 @@ impl ImageRequest<'_> {
         let packages = self.image_packages()?;
         let seed = self.seed(&packages)?;
         let staging = self.store.temp_entry("stage-")?;
-        let binpkgs: Vec<Binpkg> = packages.iter().map(|(_, p)| p.clone()).collect();
+        let binpkgs: Vec<Binpkg> = packages.iter().map(|(_, p)| for_image(p)).collect();
         let mut root = crate::stage::merge(&binpkgs, &staging.path().join("root"), reporter)?;
         let fstab = fstab(self.profile, seed);
         let os_release = OsRelease {
@@ -118,6 +118,16 @@ impl ImageRequest<'_> {
         let image_inputs = ImageInputs { source_date_epoch: self.source_date_epoch, seed };
         Ok(crate::image::build(&root, &self.profile.image, &image_inputs, out, reporter)?)
     }
+}
+
+/// The package as the image records it (its manifest goes into the package database): without
+/// the time its build took, which differs from one build of the same key to the next and would
+/// make the image depend on whether a package was rebuilt (after a crash, a `gc`, on another
+/// machine).
+fn for_image(pkg: &Binpkg) -> Binpkg {
+    let mut pkg = pkg.clone();
+    pkg.manifest.build_seconds = 0.0;
+    pkg
 }
 
 /// `/etc/fstab`: the root filesystem and any swap, by filesystem UUID (what busybox `mount` and

@@ -50,8 +50,8 @@ pub enum Built {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("{cpv}: {phase} phase failed ({status})\n{tail}\n  full log: {}", log.display())]
-    Phase { cpv: String, phase: String, status: String, tail: String, log: PathBuf },
+    #[error(transparent)]
+    Phase(Box<PhaseFailure>),
     #[error("{cpv}: {phase} phase could not run in the sandbox: {source}\n  log: {}", log.display())]
     Sandbox { cpv: String, phase: String, log: PathBuf, source: Box<sandbox::SandboxError> },
     #[error("{cpv}: unpacking source {}: {source}", file.display())]
@@ -62,6 +62,62 @@ pub enum BuildError {
     Store { cpv: String, source: Box<StoreError> },
     #[error("{cpv}: {what}: {source}")]
     Io { cpv: String, what: String, source: std::io::Error },
+}
+
+/// A phase that ran and failed: its status, the end of its log, and whether the disk was full.
+#[derive(Debug, thiserror::Error)]
+#[error("{cpv}: {phase} phase failed ({status})\n{tail}\n  full log: {}{}", log.display(), disk_note(disk))]
+pub struct PhaseFailure {
+    pub cpv: String,
+    pub phase: String,
+    pub status: String,
+    pub tail: String,
+    pub log: PathBuf,
+    /// Set when the store's filesystem is full: the log lives there too, so the failing tool's own
+    /// "No space left on device" may be missing from the tail.
+    pub disk: Option<DiskFull>,
+}
+
+/// A filesystem found (nearly) full after a phase failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskFull {
+    pub path: PathBuf,
+    /// Bytes this process could still write there.
+    pub free: u64,
+}
+
+/// Below this much free space, a failed phase is blamed on the disk as well: a write that failed
+/// for want of space leaves less than one write's worth behind.
+const NEARLY_FULL: u64 = 1 << 20;
+
+impl DiskFull {
+    /// Whether the filesystem holding `path` is out of space (or of inodes) for this process.
+    /// Root may use the blocks reserved for it, so for root those count as free.
+    pub fn check(path: &Path) -> Option<DiskFull> {
+        let st = nix::sys::statvfs::statvfs(path).ok()?;
+        let root = nix::unistd::geteuid().is_root();
+        let (blocks, inodes) = if root {
+            (st.blocks_free(), st.files_free())
+        } else {
+            (st.blocks_available(), st.files_available())
+        };
+        let free = blocks.saturating_mul(st.fragment_size());
+        // Filesystems without inode limits (tmpfs with nr_inodes=0, btrfs) report no inodes at all.
+        let out_of_inodes = inodes == 0 && st.files() > 0;
+        (free < NEARLY_FULL || out_of_inodes).then(|| DiskFull { path: path.to_path_buf(), free })
+    }
+}
+
+fn disk_note(disk: &Option<DiskFull>) -> String {
+    match disk {
+        Some(d) => format!(
+            "\n  No space left on device: the filesystem of {} has {} KiB free (the build directories \
+             and the log are there)",
+            d.path.display(),
+            d.free / 1024
+        ),
+        None => String::new(),
+    }
 }
 
 /// Lines of a failed phase's log shown with the error.
@@ -131,13 +187,14 @@ pub fn build(store: &Store, req: &BuildRequest, reporter: &dyn Reporter) -> Resu
     })?;
     if !status.success() {
         let _ = log.flush();
-        return Err(BuildError::Phase {
+        return Err(BuildError::Phase(Box::new(PhaseFailure {
             cpv,
             phase,
             status: describe(status),
             tail: tail(&log_path, LOG_TAIL),
             log: log_path,
-        });
+            disk: DiskFull::check(store.root()),
+        })));
     }
     step(reporter, req, "pack");
     let elapsed = started.elapsed();
@@ -431,5 +488,14 @@ mod tests {
             ]
         );
         assert!(dir.path().join(PHASES_DIR).join("install.sh").is_file());
+    }
+
+    #[test]
+    fn a_full_disk_note_names_the_filesystem_and_what_is_left() {
+        let d = DiskFull { path: PathBuf::from("/srv/store"), free: 3 * 1024 };
+        let note = disk_note(&Some(d));
+        assert!(note.contains("No space left on device"), "{note}");
+        assert!(note.contains("/srv/store has 3 KiB free"), "{note}");
+        assert_eq!(disk_note(&None), "");
     }
 }

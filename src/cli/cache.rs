@@ -84,10 +84,19 @@ fn verify(g: &Global, as_json: bool) -> CmdResult {
             .iter()
             .map(|p| json!({"key": p.key.to_string(), "path": p.path, "problem": p.what}))
             .collect();
-        println!("{}", json!({"ok": report.ok.len(), "problems": problems}));
+        println!(
+            "{}",
+            json!({"ok": report.ok.len(), "problems": problems, "uncommitted": report.uncommitted})
+        );
     } else {
         for p in &report.problems {
             eprintln!("corrupt: {} ({}): {}", p.key, p.path.display(), p.what);
+        }
+        for path in &report.uncommitted {
+            eprintln!(
+                "note: {} is the archive of an interrupted insert, not a package; `ingot cache gc` removes it",
+                path.display()
+            );
         }
         println!(
             "verified {} packages, {} corrupt",

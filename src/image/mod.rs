@@ -13,6 +13,7 @@ mod ext4;
 mod gpt;
 mod ids;
 mod layout;
+mod leftovers;
 mod output;
 mod rootfs;
 mod swap;
@@ -26,7 +27,7 @@ pub use ids::Guid;
 pub use tools::{HostTools, Tools};
 
 use crate::profile::image::{Filesystem, ImageConf, ImageFormat, PartitionKind, Size};
-use crate::report::{Event, Outcome, Reporter};
+use crate::report::{Event, Level, Outcome, Reporter};
 use crate::stage::StagingRoot;
 use content::Usage;
 use esp::EspFile;
@@ -101,7 +102,11 @@ pub fn build_with(
     let steps = conf.partitions.len() as u64 + 1;
     reporter.event(Event::StageStarted { stage: "image".into(), total: Some(steps) });
     let ids = Ids::new(inputs.seed);
-    let work = crate::fs::temp_dir_in(parent_dir(out), ".ingot-image-")?;
+    remove_leftovers(out, reporter);
+    let (work, _held) = leftovers::create_held(
+        || crate::fs::temp_dir_in(parent_dir(out), leftovers::WORK_PREFIX),
+        tempfile::TempDir::path,
+    )?;
     let b = Builder { tools, root, conf, inputs, ids, work: work.path(), reporter };
     let plan = b.plan()?;
     let layout = layout::place(conf, &plan.sizes, &b.ids);
@@ -314,6 +319,26 @@ impl Builder<'_> {
             elapsed,
         });
     }
+}
+
+/// Removes what killed builds left beside `out`. A failure costs disk space, not this image, so it
+/// is a warning.
+fn remove_leftovers(out: &Path, reporter: &dyn Reporter) {
+    let (level, text) = match leftovers::sweep(out) {
+        Ok(removed) if removed.is_empty() => return,
+        Ok(removed) => (
+            Level::Info,
+            format!(
+                "removed {} temporaries of an interrupted image build beside {}",
+                removed.len(),
+                out.display()
+            ),
+        ),
+        Err(e) => {
+            (Level::Warning, format!("cannot remove the temporaries of an interrupted image build: {e}"))
+        }
+    };
+    reporter.event(Event::Message { level, text });
 }
 
 fn parent_dir(path: &Path) -> &Path {

@@ -27,26 +27,58 @@ pub(crate) const MANIFEST_SUFFIX: &str = ".toml";
 pub(crate) fn init(root: &Path) -> Result<(), StoreError> {
     fs_err::create_dir_all(root)?;
     let version_file = root.join("VERSION");
-    match std::fs::read_to_string(&version_file) {
-        Ok(text) if text.trim() == STORE_VERSION.to_string() => {}
-        Ok(text) => {
-            let found = text.trim().chars().take(40).collect();
-            return Err(StoreError::UnknownVersion {
-                root: root.to_path_buf(),
-                found,
-                supported: STORE_VERSION,
-            });
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    if !has_version(root, &version_file)? {
+        // A new store. Several processes may open it at once: the first writes VERSION under a
+        // lock on the directory itself, and the others wait and then find it. A temporary of
+        // VERSION seen under the lock was left by a process that died writing it.
+        let dir = fs_err::File::open(root)?;
+        dir.file()
+            .lock()
+            .map_err(|e| io::Error::new(e.kind(), format!("locking {}: {e}", root.display())))?;
+        if !has_version(root, &version_file)? {
+            remove_version_temporaries(root)?;
             refuse_foreign_contents(root)?;
-            crate::fs::write_atomic(&version_file, format!("{STORE_VERSION}\n").as_bytes())?;
-            // write_atomic's temporaries are private; every user of a shared store reads this.
-            fs_err::set_permissions(&version_file, std::fs::Permissions::from_mode(0o644))?;
+            write_version(&version_file)?;
         }
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", version_file.display())).into()),
     }
     for dir in DIRS {
         fs_err::create_dir_all(root.join(dir))?;
+    }
+    Ok(())
+}
+
+/// Whether `VERSION` is there, naming this format; an error if it names another.
+fn has_version(root: &Path, version_file: &Path) -> Result<bool, StoreError> {
+    match std::fs::read_to_string(version_file) {
+        Ok(text) if text.trim() == STORE_VERSION.to_string() => Ok(true),
+        Ok(text) => {
+            let found = text.trim().chars().take(40).collect();
+            Err(StoreError::UnknownVersion { root: root.to_path_buf(), found, supported: STORE_VERSION })
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", version_file.display())).into()),
+    }
+}
+
+fn write_version(version_file: &Path) -> io::Result<()> {
+    let mut file = crate::fs::AtomicFile::create(version_file)?;
+    io::Write::write_all(&mut file, format!("{STORE_VERSION}\n").as_bytes())?;
+    // AtomicFile's temporaries are private; every user of a shared store reads this.
+    fs_err::set_permissions(file.tmp_path(), std::fs::Permissions::from_mode(0o644))?;
+    file.commit()
+}
+
+/// `.VERSION.<random>.tmp`, as `AtomicFile` names the temporary of `VERSION`.
+fn is_version_temporary(name: &str) -> bool {
+    name.starts_with(".VERSION.") && name.ends_with(".tmp")
+}
+
+fn remove_version_temporaries(root: &Path) -> io::Result<()> {
+    for entry in fs_err::read_dir(root)? {
+        let entry = entry?;
+        if is_version_temporary(&entry.file_name().to_string_lossy()) {
+            fs_err::remove_file(entry.path())?;
+        }
     }
     Ok(())
 }
@@ -145,6 +177,32 @@ mod tests {
         let err = init(dir.path()).unwrap_err().to_string();
         assert!(err.contains("format version `7`") && err.contains("reads version 1"), "{err}");
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn stores_opened_at_once_for_the_first_time_all_open() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("cache");
+            let results: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    (0..4).map(|_| s.spawn(|| init(&root).map_err(|e| e.to_string()))).collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+            assert_eq!(std::fs::read_to_string(root.join("VERSION")).unwrap(), "1\n");
+        }
+    }
+
+    #[test]
+    fn a_version_temporary_left_by_a_killed_process_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".VERSION.aB3dEf.tmp"), b"").unwrap();
+        init(dir.path()).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(!names.iter().any(|n| n.to_string_lossy().ends_with(".tmp")), "{names:?}");
+        let mode = std::fs::metadata(dir.path().join("VERSION")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
     }
 
     #[test]

@@ -35,9 +35,14 @@ pub enum Lookup {
 pub struct VerifyReport {
     pub ok: Vec<BuildKey>,
     pub problems: Vec<Problem>,
+    /// Archives without a manifest: an insert stopped between its two renames (a crash). Not
+    /// packages — no lookup sees them, the next insert of the key replaces them, `gc` removes
+    /// them — so not problems either.
+    pub uncommitted: Vec<PathBuf>,
 }
 
 impl VerifyReport {
+    /// Every stored package is whole.
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
@@ -85,11 +90,7 @@ impl Store {
                 Checked::Corrupt(what) => {
                     report.problems.push(Problem { key, path: self.manifest_path(&key), what });
                 }
-                Checked::Absent => report.problems.push(Problem {
-                    key,
-                    path: self.archive_path(&key),
-                    what: "archive without a manifest (an interrupted insert; `gc` removes it)".to_string(),
-                }),
+                Checked::Absent => report.uncommitted.push(self.archive_path(&key)),
             }
         }
         Ok(report)

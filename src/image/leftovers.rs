@@ -1,0 +1,157 @@
+//! What an image build keeps beside its output while it runs — its work directory
+//! (`.ingot-image-*`) and the image's temporary (`.<name>.*.tmp`) — and their removal when a build
+//! was killed before it could clean up. A build holds a lock (flock) on each for as long as it uses
+//! them, so the next build removes exactly those whose process is gone, even with other builds
+//! writing to the same directory.
+
+use std::fs::{File, TryLockError};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// How the work directories beside an output begin.
+pub(crate) const WORK_PREFIX: &str = ".ingot-image-";
+
+/// A lock on a work directory or temporary, held while the build uses it.
+#[derive(Debug)]
+pub(crate) struct Held {
+    _file: File,
+}
+
+/// Locks `path`, just created by this process. `None` if it vanished before the lock was held: a
+/// sweep by another build took it for a leftover, and the caller should make a new one.
+pub(crate) fn hold(path: &Path) -> io::Result<Option<Held>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(annotate(e, path)),
+    };
+    file.lock().map_err(|e| annotate(e, path))?;
+    Ok(still_names(path, &file)?.then_some(Held { _file: file }))
+}
+
+/// Makes something with `create` and locks it at the path `path_of` gives, making another if a
+/// concurrent sweep removed it first.
+pub(crate) fn create_held<T>(
+    mut create: impl FnMut() -> io::Result<T>,
+    path_of: impl Fn(&T) -> &Path,
+) -> io::Result<(T, Held)> {
+    // A sweep can only take what it finds unlocked, in the instant between creating and locking:
+    // a few tries are plenty unless something else is wrong.
+    for _ in 0..10 {
+        let made = create()?;
+        if let Some(held) = hold(path_of(&made))? {
+            return Ok((made, held));
+        }
+    }
+    Err(io::Error::other("another ingot kept removing the image's fresh temporaries as leftovers"))
+}
+
+/// Removes the work directories and temporaries of `out` that no running build holds; returns
+/// what it removed.
+pub(crate) fn sweep(out: &Path) -> io::Result<Vec<PathBuf>> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = format!(".{name}.");
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(annotate(e, dir)),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| annotate(e, dir))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let ours = file_name.starts_with(WORK_PREFIX)
+            || (file_name.starts_with(&temporary) && file_name.ends_with(".tmp"));
+        if ours && remove_if_dead(&entry.path())? {
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Removes `path` if no build holds its lock.
+fn remove_if_dead(path: &Path) -> io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(annotate(e, path)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(false),
+        Err(TryLockError::Error(e)) => return Err(annotate(e, path)),
+    }
+    if !still_names(path, &file)? {
+        return Ok(false);
+    }
+    crate::store::remove_tree(path)?;
+    Ok(true)
+}
+
+fn still_names(path: &Path, file: &File) -> io::Result<bool> {
+    let held = file.metadata().map_err(|e| annotate(e, path))?;
+    match std::fs::symlink_metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(annotate(e, path)),
+    }
+}
+
+fn annotate(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn leftovers_of_dead_builds_go_and_held_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("disk.raw");
+        for d in [".ingot-image-dead", ".ingot-image-live"] {
+            std::fs::create_dir_all(dir.path().join(d).join("sub")).unwrap();
+        }
+        for f in [".disk.raw.dead.tmp", ".disk.raw.live.tmp", ".other.raw.x.tmp", "notes.txt", "disk.raw"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        let _work = hold(&dir.path().join(".ingot-image-live")).unwrap().unwrap();
+        let _tmp = hold(&dir.path().join(".disk.raw.live.tmp")).unwrap().unwrap();
+        let removed = sweep(&out).unwrap();
+        assert_eq!(
+            removed,
+            vec![dir.path().join(".disk.raw.dead.tmp"), dir.path().join(".ingot-image-dead")]
+        );
+        assert_eq!(
+            names(dir.path()),
+            [".disk.raw.live.tmp", ".ingot-image-live", ".other.raw.x.tmp", "disk.raw", "notes.txt"]
+        );
+    }
+
+    #[test]
+    fn holding_a_path_a_sweep_removed_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(hold(&dir.path().join(".ingot-image-gone")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_missing_output_directory_has_no_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(sweep(&dir.path().join("nope/disk.raw")).unwrap().is_empty());
+    }
+}
