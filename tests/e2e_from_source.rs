@@ -4,10 +4,11 @@
 //! Cold, this takes minutes (the kernel dominates); the store and distfiles are kept under
 //! target/e2e, so later runs reuse them.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const PROFILE: &str = "qemu-amd64";
@@ -65,9 +66,9 @@ fn default_profile_builds_from_source_boots_and_answers_ssh() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut console = BufReader::new(qemu.stdout.take().unwrap());
+    let console = qemu.stdout.take().unwrap();
     let marker = format!("ingot-boot-ok {hostname}");
-    let seen = wait_for(&mut console, &[&marker, "login:"], Duration::from_secs(600));
+    let seen = wait_for(console, &[&marker, "login:"], Duration::from_secs(600));
     let banner = seen.as_ref().ok().map(|_| ssh_banner(port, Duration::from_secs(60)));
     let _ = qemu.kill();
     let _ = qemu.wait();
@@ -85,27 +86,33 @@ fn hostname_of_profile() -> String {
 }
 
 /// Reads the console until every needle has appeared (in any order); Err with what was read.
-fn wait_for(console: &mut impl BufRead, needles: &[&str], timeout: Duration) -> Result<String, String> {
-    let start = Instant::now();
+/// The console is read in chunks on its own thread: a prompt ends without a newline, and a
+/// silent guest must not block the test past its timeout.
+fn wait_for(
+    console: impl Read + Send + 'static,
+    needles: &[&str],
+    timeout: Duration,
+) -> Result<String, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut console = console;
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = console.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + timeout;
     let mut log = String::new();
-    let mut line = Vec::new();
     loop {
         if needles.iter().all(|n| log.contains(n)) {
             return Ok(log);
         }
-        if start.elapsed() > timeout {
-            return Err(log);
-        }
-        line.clear();
-        match console.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => return Err(log),
-            Ok(_) => log.push_str(&String::from_utf8_lossy(&line)),
-        }
-        // A prompt has no newline: look at what is buffered too.
-        let buffered = String::from_utf8_lossy(console.fill_buf().unwrap_or(&[])).into_owned();
-        if needles.iter().all(|n| log.contains(n) || buffered.contains(n)) {
-            log.push_str(&buffered);
-            return Ok(log);
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => log.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(_) => return Err(log),
         }
     }
 }

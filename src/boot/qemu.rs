@@ -37,6 +37,9 @@ pub fn args(m: &Machine) -> Vec<OsString> {
     push(&["-cpu", if m.accel == Accel::Kvm { "host" } else { "max" }]);
     push(&["-m", &m.memory_mib.to_string(), "-nographic", "-no-reboot"]);
     push(&["-nic", &nic(m.forwards)]);
+    // An idle guest under TCG gathers entropy slowly: without a hardware RNG, a server calling
+    // getrandom() (dropbear generating its host keys) can wait minutes for the crng.
+    push(&["-device", "virtio-rng-pci"]);
     if let Some(fw) = &m.uefi {
         push(&["-drive", &format!("if=pflash,format=raw,unit=0,readonly=on,file={}", opt(fw.code))]);
         push(&["-drive", &format!("if=pflash,format=raw,unit=1,file={}", opt(fw.vars))]);
@@ -85,6 +88,7 @@ mod tests {
         let t = text(&args(&m));
         assert!(t.starts_with("-machine q35,accel=tcg -cpu max -m 512 -nographic -no-reboot "), "{t}");
         assert!(t.contains("-nic user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80 "), "{t}");
+        assert!(t.contains(" -device virtio-rng-pci "), "{t}");
         assert!(t.contains("-drive if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/code.fd "), "{t}");
         assert!(t.contains("-drive if=pflash,format=raw,unit=1,file=/tmp/x/vars.fd "), "{t}");
         assert!(t.ends_with("-drive file=/img/a.raw,format=raw,if=virtio,snapshot=on"), "{t}");
