@@ -157,17 +157,7 @@ impl Place {
 
     fn ingot(&self, t: &PkgTree) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingot"));
-        cmd.env("NO_COLOR", "1")
-            .env_remove("INGOT_CACHE")
-            .env_remove("SOURCE_DATE_EPOCH")
-            .arg("--recipes")
-            .arg(t.path("recipes"))
-            .arg("--profiles")
-            .arg(t.path("profiles"))
-            .arg("--cache")
-            .arg(&self.store)
-            .arg("--distdir")
-            .arg(&self.distdir);
+        t.ingot_args(&mut cmd, &self.store, &self.distdir);
         cmd
     }
 

@@ -45,16 +45,7 @@ fn an_image_that_overflows_its_output_filesystem_fails_clearly_and_leaves_nothin
     let fs = SmallFs::mount(&mount, "8m");
     let out_dir = mount.join("out");
     let mut cmd = fs.command(Path::new(env!("CARGO_BIN_EXE_ingot")));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("INGOT_CACHE")
-        .arg("--recipes")
-        .arg(t.path("recipes"))
-        .arg("--profiles")
-        .arg(t.path("profiles"))
-        .arg("--cache")
-        .arg(t.path("store"))
-        .arg("--distdir")
-        .arg(t.path("distfiles"))
+    t.ingot_args(&mut cmd, &t.path("store"), &t.path("distfiles"))
         .args(["build", "p", "-o"])
         .arg(out_dir.join("p.raw"));
     let out = cmd.output().unwrap();

@@ -50,17 +50,7 @@ impl Small {
 
     fn ingot(&self, t: &PkgTree, args: &[&str]) -> Output {
         let mut cmd: Command = self.fs.command(Path::new(env!("CARGO_BIN_EXE_ingot")));
-        cmd.env("NO_COLOR", "1")
-            .env_remove("INGOT_CACHE")
-            .arg("--recipes")
-            .arg(t.path("recipes"))
-            .arg("--profiles")
-            .arg(t.path("profiles"))
-            .arg("--cache")
-            .arg(&self.store)
-            .arg("--distdir")
-            .arg(t.path("distfiles"))
-            .args(args);
+        t.ingot_args(&mut cmd, &self.store, &t.path("distfiles")).args(args);
         cmd.output().unwrap()
     }
 

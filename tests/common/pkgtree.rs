@@ -85,7 +85,19 @@ impl PkgTree {
 
     /// `ingot` over this tree with another store (a second machine sharing the recipes).
     pub fn ingot_with_store(&self, store: &Path) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("ingot");
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ingot"));
+        self.ingot_args(&mut cmd, store, &self.path("distfiles"));
+        assert_cmd::Command::from_std(cmd)
+    }
+
+    /// Points `cmd` (ingot, or a wrapper that runs it) at this tree, `store` and `distdir`,
+    /// with an environment that cannot leak the caller's settings into the test.
+    pub fn ingot_args<'c>(
+        &self,
+        cmd: &'c mut std::process::Command,
+        store: &Path,
+        distdir: &Path,
+    ) -> &'c mut std::process::Command {
         cmd.env("NO_COLOR", "1")
             .env_remove("INGOT_CACHE")
             .env_remove("SOURCE_DATE_EPOCH")
@@ -96,8 +108,7 @@ impl PkgTree {
             .arg("--cache")
             .arg(store)
             .arg("--distdir")
-            .arg(self.path("distfiles"));
-        cmd
+            .arg(distdir)
     }
 
     /// `ingot build PROFILE --no-image --json`: the summary's lists by name.
