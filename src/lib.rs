@@ -19,6 +19,7 @@ pub mod fs;
 pub mod host;
 pub mod image;
 pub mod key;
+pub(crate) mod leftovers;
 pub mod pipeline;
 pub mod profile;
 pub mod recipe;

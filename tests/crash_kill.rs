@@ -263,7 +263,7 @@ fn sigkill_at_random_moments_leaves_only_whole_packages_and_the_next_build_gives
     eprintln!(
         "crash summary: {} kills ({} rounds) in {:.0} s; by stage at the kill {:?}; stages in progress at a kill {:?}; \
          {} completed builds, all with image sha256 {want}; {} package verifications after kills, {} corrupt, \
-         {} quarantined; {} partial downloads left in distfiles; {} image temporaries left by kills, all removed by the next build; \
+         {} quarantined; {} partial downloads left by kills, none after the round's whole build; {} image temporaries left by kills, all removed by the next build; \
          other files left at the store's top after gc: {:?}",
         tally.kills,
         rounds,
@@ -370,6 +370,7 @@ fn check_after_kill(t: &PkgTree, place: &Place, marker: &str, want: &str, tally:
         String::from_utf8_lossy(&out.stderr)
     );
     tally.image_leftovers += count(place.out.parent().unwrap(), |n| n.starts_with('.'));
+    tally.partial_downloads += count(&place.distdir, |n| n.ends_with(".part"));
     if place.out.exists() {
         assert_eq!(
             sha256(&std::fs::read(&place.out).unwrap()),
@@ -382,7 +383,9 @@ fn check_after_kill(t: &PkgTree, place: &Place, marker: &str, want: &str, tally:
 /// After a round: nothing was quarantined, and `gc` removes every leftover of the killed runs.
 fn check_leftovers_go_with_gc(t: &PkgTree, place: &Place, tally: &mut Tally) {
     tally.quarantined += count(&place.store.join("quarantine"), |_| true);
-    tally.partial_downloads += count(&place.distdir, |n| n.ends_with(".part"));
+    // The round's whole build replaced each with the finished download.
+    let partial = count(&place.distdir, |n| n.ends_with(".part"));
+    assert_eq!(partial, 0, "partial downloads left after a whole build: {:?}", names(&place.distdir));
     let gc = place.ingot(t).args(["cache", "gc", "--older-than", "3650d"]).output().unwrap();
     assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
     for dir in ["tmp", "trash"] {
@@ -550,4 +553,13 @@ impl Windows {
         let span = self.spans.get(&(id.to_string(), stage)).copied().or_else(longest);
         span.unwrap_or(Duration::from_millis(100)).max(Duration::from_millis(5))
     }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }

@@ -61,11 +61,19 @@ pub(crate) fn receive(
     };
     let dir = dest.parent().unwrap_or(Path::new("."));
     let name = dest.file_name().unwrap_or_default().to_string_lossy();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let prefix = format!(".{name}.");
+    // A download killed halfway left its `.part`; this one replaces it.
+    crate::leftovers::sweep(dir, |n| n.starts_with(&prefix) && n.ends_with(".part"))?;
+    let (mut tmp, _held) = crate::leftovers::create_held(
+        || {
+            tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(".part")
+                .tempfile_in(dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
+        },
+        |t| t.path(),
+    )?;
     let actual = match copy(&mut reader, tmp.as_file_mut(), total, id, reporter)? {
         Ok(actual) => actual,
         Err(why) => return Ok(Received::Failed(why)),

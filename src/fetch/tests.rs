@@ -70,6 +70,20 @@ fn mirror_directory_is_copied_and_progress_reported() {
 }
 
 #[test]
+fn a_partial_download_of_a_killed_fetch_is_removed_by_the_next_one() {
+    let d = dirs();
+    std::fs::create_dir_all(&d.distdir).unwrap();
+    for left in [".pkg-1.0.tar.gz.dead.part", ".other-2.0.tar.gz.dead.part"] {
+        std::fs::write(d.distdir.join(left), b"half a tarb").unwrap();
+    }
+    std::fs::write(d.mirror.join("pkg-1.0.tar.gz"), DATA).unwrap();
+    let mirrors = vec![d.mirror.display().to_string()];
+    Fetcher::new(&d.distdir, mirrors).fetch(&source(vec![]), &Silent).unwrap();
+    // Another file's partial download may belong to a fetch still running: left to its own fetch.
+    assert_eq!(names(&d.distdir), [".other-2.0.tar.gz.dead.part", "pkg-1.0.tar.gz"]);
+}
+
+#[test]
 fn file_url_is_fetched() {
     let d = dirs();
     let upstream = d.mirror.join("pkg-1.0.tar.gz");

@@ -13,7 +13,6 @@ mod ext4;
 mod gpt;
 mod ids;
 mod layout;
-mod leftovers;
 mod output;
 mod rootfs;
 mod swap;
@@ -26,6 +25,7 @@ pub use error::ImageError;
 pub use ids::Guid;
 pub use tools::{HostTools, Tools};
 
+use crate::leftovers;
 use crate::profile::image::{Filesystem, ImageConf, ImageFormat, PartitionKind, Size};
 use crate::report::{Event, Level, Outcome, Reporter};
 use crate::stage::StagingRoot;
@@ -35,6 +35,9 @@ use ids::Ids;
 use layout::{Layout, MIB, Placed, round_up, wants_bios, wants_uefi};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// How the work directories beside an output begin.
+const WORK_PREFIX: &str = ".ingot-image-";
 
 /// What the image depends on besides the staging root and the profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +107,7 @@ pub fn build_with(
     let ids = Ids::new(inputs.seed);
     remove_leftovers(out, reporter);
     let (work, _held) = leftovers::create_held(
-        || crate::fs::temp_dir_in(parent_dir(out), leftovers::WORK_PREFIX),
+        || crate::fs::temp_dir_in(parent_dir(out), WORK_PREFIX),
         tempfile::TempDir::path,
     )?;
     let b = Builder { tools, root, conf, inputs, ids, work: work.path(), reporter };
@@ -324,7 +327,10 @@ impl Builder<'_> {
 /// Removes what killed builds left beside `out`. A failure costs disk space, not this image, so it
 /// is a warning.
 fn remove_leftovers(out: &Path, reporter: &dyn Reporter) {
-    let (level, text) = match leftovers::sweep(out) {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = format!(".{name}.");
+    let ours = |n: &str| n.starts_with(WORK_PREFIX) || (n.starts_with(&temporary) && n.ends_with(".tmp"));
+    let (level, text) = match leftovers::sweep(parent_dir(out), ours) {
         Ok(removed) if removed.is_empty() => return,
         Ok(removed) => (
             Level::Info,

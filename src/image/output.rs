@@ -34,7 +34,7 @@ pub fn write(
     reporter: &dyn Reporter,
     assemble: impl FnOnce(&Path) -> Result<(), ImageError>,
 ) -> Result<Written, ImageError> {
-    let (mut file, _held) = super::leftovers::create_held(|| AtomicFile::create(out), AtomicFile::tmp_path)?;
+    let (mut file, _held) = crate::leftovers::create_held(|| AtomicFile::create(out), AtomicFile::tmp_path)?;
     match format {
         ImageFormat::Raw => assemble(file.tmp_path())?,
         ImageFormat::Qcow2 => {

@@ -1,16 +1,13 @@
-//! What an image build keeps beside its output while it runs — its work directory
-//! (`.ingot-image-*`) and the image's temporary (`.<name>.*.tmp`) — and their removal when a build
-//! was killed before it could clean up. A build holds a lock (flock) on each for as long as it uses
-//! them, so the next build removes exactly those whose process is gone, even with other builds
-//! writing to the same directory.
+//! Temporaries kept beside an output while it is made (an image build's work directory and the
+//! image's temporary, a download's `.part` file) and their removal when the process making them
+//! was killed before it could clean up. The maker holds a lock (flock) on each for as long as it
+//! uses it, so the next run removes exactly those whose process is gone, even with other
+//! processes writing to the same directory.
 
 use std::fs::{File, TryLockError};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// How the work directories beside an output begin.
-pub(crate) const WORK_PREFIX: &str = ".ingot-image-";
 
 /// A lock on a work directory or temporary, held while the build uses it.
 #[derive(Debug)]
@@ -44,18 +41,12 @@ pub(crate) fn create_held<T>(
             return Ok((made, held));
         }
     }
-    Err(io::Error::other("another ingot kept removing the image's fresh temporaries as leftovers"))
+    Err(io::Error::other("another ingot kept removing its fresh temporaries as leftovers"))
 }
 
-/// Removes the work directories and temporaries of `out` that no running build holds; returns
-/// what it removed.
-pub(crate) fn sweep(out: &Path) -> io::Result<Vec<PathBuf>> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = format!(".{name}.");
+/// Removes the entries of `dir` whose names `is_temporary` accepts and that no running process
+/// holds; returns what it removed.
+pub(crate) fn sweep(dir: &Path, is_temporary: impl Fn(&str) -> bool) -> io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -64,10 +55,7 @@ pub(crate) fn sweep(out: &Path) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| annotate(e, dir))?;
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let ours = file_name.starts_with(WORK_PREFIX)
-            || (file_name.starts_with(&temporary) && file_name.ends_with(".tmp"));
-        if ours && remove_if_dead(&entry.path())? {
+        if is_temporary(&entry.file_name().to_string_lossy()) && remove_if_dead(&entry.path())? {
             removed.push(entry.path());
         }
     }
@@ -75,7 +63,7 @@ pub(crate) fn sweep(out: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Removes `path` if no build holds its lock.
+/// Removes `path` if no process holds its lock.
 fn remove_if_dead(path: &Path) -> io::Result<bool> {
     let file = match File::open(path) {
         Ok(f) => f,
@@ -123,7 +111,6 @@ mod tests {
     #[test]
     fn leftovers_of_dead_builds_go_and_held_ones_stay() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("disk.raw");
         for d in [".ingot-image-dead", ".ingot-image-live"] {
             std::fs::create_dir_all(dir.path().join(d).join("sub")).unwrap();
         }
@@ -132,7 +119,9 @@ mod tests {
         }
         let _work = hold(&dir.path().join(".ingot-image-live")).unwrap().unwrap();
         let _tmp = hold(&dir.path().join(".disk.raw.live.tmp")).unwrap().unwrap();
-        let removed = sweep(&out).unwrap();
+        let ours =
+            |n: &str| n.starts_with(".ingot-image-") || (n.starts_with(".disk.raw.") && n.ends_with(".tmp"));
+        let removed = sweep(dir.path(), ours).unwrap();
         assert_eq!(
             removed,
             vec![dir.path().join(".disk.raw.dead.tmp"), dir.path().join(".ingot-image-dead")]
@@ -152,6 +141,6 @@ mod tests {
     #[test]
     fn a_missing_output_directory_has_no_leftovers() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(sweep(&dir.path().join("nope/disk.raw")).unwrap().is_empty());
+        assert!(sweep(&dir.path().join("nope"), |_| true).unwrap().is_empty());
     }
 }
