@@ -53,3 +53,22 @@ fn later_trees_override_the_same_version_and_add_new_ones() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "app/bar-2 [0]\napp/foo-1.0 [0] USE=\"extra\"\n");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_ingot_quietly_without_a_panic() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // The reader closes its end before ingot writes anything.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ingot"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success() || status.signal() == Some(13), "{status:?}: {stderr}");
+}

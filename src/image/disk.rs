@@ -8,6 +8,7 @@ use super::layout::Layout;
 use super::syslinux;
 use super::tools::Tools;
 use std::io::Read;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -38,22 +39,45 @@ pub fn assemble(tools: &dyn Tools, job: &DiskJob, work: &Path, disk: &Path) -> R
     Ok(())
 }
 
-/// Copies `src` into `dest` at `offset`, skipping all-zero chunks (the destination is a fresh
-/// sparse file, so they already read as zeros).
+/// Copies `src` into `dest` at `offset`, reading only its data regions and skipping all-zero
+/// chunks in them (the destination is a fresh sparse file, so they already read as zeros).
 fn copy_sparse(src: &Path, dest: &fs_err::File, offset: u64) -> Result<(), ImageError> {
-    let mut input = fs_err::File::open(src)?;
+    let input = fs_err::File::open(src)?;
+    let len = input.metadata()?.len();
     let mut buf = vec![0u8; CHUNK];
-    let mut at = offset;
-    loop {
-        let n = read_full(&mut input, &mut buf)?;
-        if n == 0 {
-            return Ok(());
+    for region in data_regions(input.file(), len).map_err(|e| annotate_read(e, src))? {
+        let mut at = region.start;
+        while at < region.end {
+            let n = ((region.end - at) as usize).min(CHUNK);
+            input.file().read_exact_at(&mut buf[..n], at).map_err(|e| annotate_read(e, src))?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                dest.file().write_all_at(&buf[..n], offset + at).map_err(|e| annotate(e, dest.path()))?;
+            }
+            at += n as u64;
         }
-        if buf[..n].iter().any(|&b| b != 0) {
-            dest.file().write_all_at(&buf[..n], at).map_err(|e| annotate(e, dest.path()))?;
-        }
-        at += n as u64;
     }
+    Ok(())
+}
+
+/// The byte ranges of `file` (of length `len`) that hold data, in order; the rest are holes,
+/// which read as zeros. Reading a hole costs the kernel a page of zeros per page: an image is
+/// mostly holes. Filesystems that cannot tell report the whole file as data.
+pub(super) fn data_regions(file: &std::fs::File, len: u64) -> std::io::Result<Vec<Range<u64>>> {
+    use nix::errno::Errno;
+    use nix::unistd::{Whence, lseek};
+    let mut regions = Vec::new();
+    let mut at = 0u64;
+    while at < len {
+        let start = match lseek(file, at as i64, Whence::SeekData) {
+            Ok(start) => start as u64,
+            Err(Errno::ENXIO) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let end = (lseek(file, start as i64, Whence::SeekHole)? as u64).min(len);
+        regions.push(start..end);
+        at = end;
+    }
+    Ok(regions)
 }
 
 /// Reads until `buf` is full or the input ends.
@@ -68,6 +92,10 @@ pub fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize
         }
     }
     Ok(n)
+}
+
+fn annotate_read(e: std::io::Error, path: &Path) -> ImageError {
+    ImageError::Io(std::io::Error::new(e.kind(), format!("reading {}: {e}", path.display())))
 }
 
 fn annotate(e: std::io::Error, path: &Path) -> ImageError {

@@ -2,7 +2,7 @@
 //! the output and renamed into place only once complete and hashed: a failed or interrupted build
 //! leaves nothing at the output path.
 
-use super::disk::read_full;
+use super::disk::{data_regions, read_full};
 use super::error::ImageError;
 use super::tools::Tools;
 use crate::fs::AtomicFile;
@@ -12,7 +12,7 @@ use crate::report::{Event, Reporter};
 use liblzma::stream::{Check, MtStreamBuilder};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::Path;
 
 const CHUNK: usize = 1 << 20;
@@ -88,20 +88,32 @@ fn compress(raw: &Path, out: &mut std::fs::File, reporter: &dyn Reporter) -> Res
     Ok(())
 }
 
-/// Size and sha256 of a file.
+/// Size and sha256 of a file. Holes are hashed as the zeros they read as, without reading them.
 pub fn hash(path: &Path) -> Result<Written, ImageError> {
-    let mut file = fs_err::File::open(path)?;
+    let file = fs_err::File::open(path)?;
+    let size = file.metadata()?.len();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
-    loop {
-        let n = read_full(&mut file, &mut buf)?;
-        if n == 0 {
-            break;
+    let zeros = vec![0u8; CHUNK];
+    let hash_zeros = |hasher: &mut Sha256, mut n: u64| {
+        while n > 0 {
+            let k = n.min(CHUNK as u64) as usize;
+            hasher.update(&zeros[..k]);
+            n -= k as u64;
         }
-        hasher.update(&buf[..n]);
-        size += n as u64;
+    };
+    let mut at = 0u64;
+    for region in data_regions(file.file(), size)? {
+        hash_zeros(&mut hasher, region.start - at);
+        at = region.start;
+        while at < region.end {
+            let n = ((region.end - at) as usize).min(CHUNK);
+            file.file().read_exact_at(&mut buf[..n], at)?;
+            hasher.update(&buf[..n]);
+            at += n as u64;
+        }
     }
+    hash_zeros(&mut hasher, size - at);
     Ok(Written { size, sha256: hex::encode(hasher.finalize()) })
 }
 
@@ -119,6 +131,25 @@ mod tests {
         let w = hash(&p).unwrap();
         assert_eq!(w.size, 3);
         assert_eq!(w.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn a_sparse_file_hashes_like_the_same_bytes_written_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let sparse = dir.path().join("sparse");
+        let f = std::fs::File::create(&sparse).unwrap();
+        f.set_len(5 * CHUNK as u64 + 123).unwrap();
+        f.write_all_at(b"middle", 2 * CHUNK as u64 + 7).unwrap();
+        f.write_all_at(b"end", 5 * CHUNK as u64 + 120).unwrap();
+        let mut dense = vec![0u8; 5 * CHUNK + 123];
+        dense[2 * CHUNK + 7..2 * CHUNK + 13].copy_from_slice(b"middle");
+        dense[5 * CHUNK + 120..].copy_from_slice(b"end");
+        let w = hash(&sparse).unwrap();
+        assert_eq!(w.size, dense.len() as u64);
+        assert_eq!(w.sha256, hex::encode(Sha256::digest(&dense)));
+        let empty = dir.path().join("holes-only");
+        std::fs::File::create(&empty).unwrap().set_len(3 * CHUNK as u64).unwrap();
+        assert_eq!(hash(&empty).unwrap().sha256, hex::encode(Sha256::digest(vec![0u8; 3 * CHUNK])));
     }
 
     #[test]
