@@ -91,6 +91,17 @@ impl Recorder {
     pub fn events(&self) -> Vec<Event> {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
+
+    /// The text of every warning reported so far, in order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Message { level: Level::Warning, text } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Reporter for Recorder {

@@ -188,14 +188,7 @@ fn archive_and_signature_tampered_with_on_the_server_are_refused_and_not_stored(
     let others = results.iter().filter(|(_, r)| matches!(r, Substituted::From { .. })).count();
     assert_eq!(others, PACKAGES as usize - 2, "the untouched packages still substitute");
 
-    let warnings: Vec<String> = recorder
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Message { level: Level::Warning, text } => Some(text),
-            _ => None,
-        })
-        .collect();
+    let warnings = recorder.warnings();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     for k in [key(1), key(2)] {
         let prefix = format!("substituter {} offered {k}, refused: ", server.url);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::key::BuildKey;
-use crate::report::{Event, Level, Outcome, Recorder, Silent};
+use crate::report::{Event, Outcome, Recorder, Silent};
 use crate::store::{PackageMeta, Store};
 
 fn key(n: u8) -> BuildKey {
@@ -64,17 +64,6 @@ fn remote_file(remote: &Remote, rel: &str) -> PathBuf {
         Remote::Dir(dir) => dir.join(rel),
         Remote::Http(_) => unreachable!("directory remotes only here"),
     }
-}
-
-fn warnings(recorder: &Recorder) -> Vec<String> {
-    recorder
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Message { level: Level::Warning, text } => Some(text),
-            _ => None,
-        })
-        .collect()
 }
 
 fn refused(result: Substituted) -> Vec<Refusal> {
@@ -242,7 +231,7 @@ fn tampered_archive_is_refused_reported_and_not_stored() {
         "{text}"
     );
     assert!(text.contains("its manifest says"), "{text}");
-    assert_eq!(warnings(&recorder), [text]);
+    assert_eq!(recorder.warnings(), [text]);
     assert_eq!(store.get(&key(1)).unwrap(), None);
     assert!(std::fs::read_dir(store.tmp_dir()).unwrap().next().is_none(), "no leftovers in tmp/");
     assert!(matches!(recorder.events().last(), Some(Event::Message { .. })));
@@ -372,7 +361,7 @@ fn next_remote_is_used_when_the_first_refuses() {
         matches!(&got, Substituted::From { remote, .. } if *remote == f.path("good").display().to_string()),
         "{got:?}"
     );
-    assert_eq!(warnings(&recorder).len(), 1, "the bad remote is reported");
+    assert_eq!(recorder.warnings().len(), 1, "the bad remote is reported");
     assert!(store.get(&key(1)).unwrap().is_some());
 }
 
@@ -388,7 +377,7 @@ fn unreachable_remote_is_reported_once_then_skipped() {
     for k in [key(1), key(2)] {
         assert!(matches!(subs.fetch(&store, &k, &recorder).unwrap(), Substituted::From { .. }));
     }
-    let warnings = warnings(&recorder);
+    let warnings = recorder.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].starts_with(&format!("substituter http://127.0.0.1:{port}/cache is unreachable, not asked again this run: http://127.0.0.1:{port}/cache/pkgs/")),

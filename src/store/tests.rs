@@ -64,17 +64,6 @@ impl Fixture {
         self.store.insert(&k, &d, meta()).unwrap()
     }
 
-    fn warnings(&self) -> Vec<String> {
-        self.recorder
-            .events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Message { level: Level::Warning, text } => Some(text),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Rewrites a stored manifest through `edit`, keeping the archive hash consistent, so only
     /// the entry-level checks can catch the change.
     fn edit_manifest(&self, k: &BuildKey, edit: impl FnOnce(&mut Manifest)) {
@@ -254,7 +243,7 @@ fn corrupt_archive_is_moved_aside_reported_and_treated_as_absent() {
     assert!(moved_to.join(format!("{}.toml", key(1))).exists());
     assert!(std::fs::read_to_string(moved_to.join("REASON")).unwrap().contains("sha256"));
     assert!(!pkg.archive.exists());
-    let warnings = f.warnings();
+    let warnings = f.recorder.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("sys-apps/busybox-1.35.0") && warnings[0].contains("rebuilt"),
@@ -363,7 +352,11 @@ fn list_is_sorted_and_skips_unreadable_manifests_with_a_warning() {
     std::fs::write(f.store.manifest_path(&key(3)), "nonsense").unwrap();
     let atoms: Vec<String> = f.store.list().unwrap().into_iter().map(|m| m.atom).collect();
     assert_eq!(atoms, ["sys-apps/busybox", "sys-libs/musl"]);
-    assert!(f.warnings().iter().any(|w| w.contains("skipping unreadable manifest")), "{:?}", f.warnings());
+    assert!(
+        f.recorder.warnings().iter().any(|w| w.contains("skipping unreadable manifest")),
+        "{:?}",
+        f.recorder.warnings()
+    );
 }
 
 #[test]

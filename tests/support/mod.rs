@@ -4,7 +4,7 @@
 //! cargo's target tmp dir and reused.
 #![allow(dead_code)]
 
-use ingot::profile::image::{BootMode, Filesystem, ImageConf, ImageFormat, Partition, PartitionKind, Size};
+use ingot::profile::image::{BootMode, ImageConf, ImageFormat};
 use ingot::stage::StagingRoot;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -159,22 +159,8 @@ pub fn conf(boot: BootMode, format: ImageFormat) -> ImageConf {
         format,
         boot,
         cmdline: "console=ttyS0 panic=-1".into(),
-        partitions: vec![
-            Partition {
-                label: "esp".into(),
-                kind: PartitionKind::Esp,
-                fs: Filesystem::Vfat,
-                size: Size::Auto,
-            },
-            Partition {
-                label: "root".into(),
-                kind: PartitionKind::Root,
-                fs: Filesystem::Ext4,
-                size: Size::Auto,
-            },
-        ],
-        kernel: "boot/vmlinuz".into(),
         initramfs: Some("boot/initramfs.img".into()),
+        ..ImageConf::default()
     }
 }
 
