@@ -22,7 +22,9 @@ pub struct DiskJob<'a> {
     pub bios: bool,
 }
 
-/// Writes the whole disk to `disk`, which may already exist (an empty temporary file).
+/// Writes the whole disk to `disk`, which may already exist (an empty temporary file). Not
+/// fsynced here: the output is synced once when it is committed, and a raw disk that is only
+/// converted (qcow2, xz) is a temporary.
 pub fn assemble(tools: &dyn Tools, job: &DiskJob, work: &Path, disk: &Path) -> Result<(), ImageError> {
     let file = fs_err::OpenOptions::new().write(true).create(true).truncate(true).open(disk)?;
     file.set_len(job.layout.disk_size)?;
@@ -35,7 +37,6 @@ pub fn assemble(tools: &dyn Tools, job: &DiskJob, work: &Path, disk: &Path) -> R
     if job.bios {
         syslinux::write_mbr(tools, file.file())?;
     }
-    file.sync_all()?;
     Ok(())
 }
 
