@@ -41,6 +41,8 @@ pub enum ImageError {
     BadPe { path: PathBuf, why: String },
     #[error("`{tool}` reported errors:\n{stderr}")]
     ToolErrors { tool: &'static str, stderr: String },
+    #[error("{path}: not a filesystem ingot can finish: {why}")]
+    BadFilesystem { path: PathBuf, why: String },
     #[error("{path}: no GPT partition table: {why}")]
     NotGpt { path: PathBuf, why: String },
     #[error("{path}: {why}")]

@@ -1,18 +1,20 @@
 //! ext4 filesystems written into a file without mounting: `mkfs.ext4 -d` copies the staging tree,
-//! then one `debugfs -w` pass applies what a rootless tree cannot carry (owners, modes, device
-//! nodes) and pins every timestamp.
+//! one pass over the inode tables pins every owner to 0:0 and every timestamp (`inodes`), and,
+//! when the manifests name owners, modes or device nodes a rootless tree cannot carry, one
+//! `debugfs -w` script applies them.
 //!
 //! Reproducibility: the UUID and directory hash seed come from the image seed, the superblock
 //! times from `E2FSPROGS_FAKE_TIME`, and the feature set from a mke2fs.conf of our own (so the
 //! host's `/etc/mke2fs.conf` cannot change the result). The ~40 bytes that differed between two
 //! runs over equal trees were all in the inode table: the a/c/mtimes `-d` copies from the tree
 //! (reading the tree even moves its atimes between runs) and the inode checksums over them. The
-//! journal blocks were identical, so the root keeps its journal and debugfs pins those times.
+//! journal blocks were identical, so the root keeps its journal and `inodes::pin` pins those times.
 
 use super::content::{BLOCK, Usage};
 use super::debugfs;
 use super::error::ImageError;
 use super::ids::Ids;
+use super::inodes;
 use super::layout::{MIB, Placed, round_up};
 use super::tools::{Tools, pin_environment};
 use crate::host;
@@ -77,8 +79,12 @@ pub fn build(tools: &dyn Tools, job: &Ext4Job, work: &Path, out: &Path) -> Resul
     }
     cmd.arg(out);
     host::run(&mut cmd).map_err(|e| full_or(e, part))?;
-    let empty = StagingRoot::default();
-    let script = debugfs::script(job.root.unwrap_or(&empty), job.source_date_epoch)?;
+    inodes::pin(out, 0, job.source_date_epoch)?;
+    let Some(root) = job.root else { return Ok(()) };
+    let script = debugfs::script(root, job.source_date_epoch)?;
+    if script.is_empty() {
+        return Ok(());
+    }
     debugfs::run(tools, &script, work, out, job.source_date_epoch)
 }
 

@@ -12,6 +12,7 @@ mod esp;
 mod ext4;
 mod gpt;
 mod ids;
+mod inodes;
 mod layout;
 mod output;
 mod rootfs;
