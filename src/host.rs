@@ -30,7 +30,6 @@ tools! {
     MMD = "mmd" from "mtools";
     SFDISK = "sfdisk" from "fdisk";
     MKSWAP = "mkswap" from "util-linux";
-    OBJCOPY = "objcopy" from "binutils";
     SYSLINUX = "syslinux" from "syslinux";
     QEMU_IMG = "qemu-img" from "qemu-utils";
     QEMU_SYSTEM_X86_64 = "qemu-system-x86_64" from "qemu-system-x86";

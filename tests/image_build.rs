@@ -384,7 +384,7 @@ fn build_without(tool: &'static str, fail: bool) -> (tempfile::TempDir, Result<I
 #[test]
 fn missing_host_tool_names_the_debian_package() {
     for (tool, package) in
-        [("mkfs.ext4", "e2fsprogs"), ("mcopy", "mtools"), ("objcopy", "binutils"), ("syslinux", "syslinux")]
+        [("mkfs.ext4", "e2fsprogs"), ("mcopy", "mtools"), ("sfdisk", "fdisk"), ("syslinux", "syslinux")]
     {
         let (_dir, result) = build_without(tool, false);
         let err = result.unwrap_err().to_string();

@@ -238,7 +238,7 @@ impl Builder<'_> {
                 cmdline: &cmdline,
             };
             let out = self.work.join("BOOTX64.EFI");
-            uki::build(self.tools, &parts, self.work, &out)?;
+            uki::build(self.tools, &parts, &out)?;
             files.push(EspFile { src: out, dest: "EFI/BOOT/BOOTX64.EFI".into() });
         }
         if wants_bios(self.conf.boot) {
