@@ -1,10 +1,12 @@
-//! Assembling the disk: a sparse file of the full size, the GPT, each partition's filesystem
-//! image copied to its offset (zero blocks skipped, so holes stay holes), and the BIOS boot code.
+//! Assembling the disk: a sparse file of the full size, the GPT and the BIOS boot code, each
+//! partition's filesystem image copied to its offset (zero blocks skipped, so holes stay holes),
+//! and the disk's sha256 computed as it fills.
 
+use super::digest::{InOrder, Written};
 use super::error::ImageError;
 use super::gpt;
 use super::ids::Guid;
-use super::layout::Layout;
+use super::layout::{Layout, Placed};
 use super::syslinux;
 use super::tools::Tools;
 use std::io::Read;
@@ -16,28 +18,54 @@ const CHUNK: usize = 1 << 20;
 
 pub struct DiskJob<'a> {
     pub layout: &'a Layout,
-    /// Per partition, in layout order: its filesystem image, or `None` to leave it zeroed.
-    pub images: &'a [Option<PathBuf>],
     pub disk_guid: Guid,
     pub bios: bool,
 }
 
-/// Writes the whole disk to `disk`, which may already exist (an empty temporary file). Not
-/// fsynced here: the output is synced once when it is committed, and a raw disk that is only
+/// Makes one partition's filesystem image: its path, or `None` to leave the partition zeroed.
+pub type BuildPartition<'a> = dyn Fn(&Placed) -> Result<Option<PathBuf>, ImageError> + Sync + 'a;
+
+/// Writes the whole disk to `disk`, which may already exist (an empty temporary file), and, when
+/// `hash` is set, returns its size and sha256.
+///
+/// The partitions are built concurrently, each by `build` on a thread of its own, while this
+/// thread writes the partition table; each is copied in as soon as it and those before it are
+/// done, and the disk is hashed up to its end on another thread meanwhile. The first error, in
+/// disk order, is returned once every builder has stopped.
+///
+/// Not fsynced here: the output is synced once when it is committed, and a raw disk that is only
 /// converted (qcow2, xz) is a temporary.
-pub fn assemble(tools: &dyn Tools, job: &DiskJob, work: &Path, disk: &Path) -> Result<(), ImageError> {
-    let file = fs_err::OpenOptions::new().write(true).create(true).truncate(true).open(disk)?;
-    file.set_len(job.layout.disk_size)?;
-    gpt::write(tools, &gpt::script(job.layout, job.disk_guid, job.bios), work, disk)?;
-    for (part, image) in job.layout.partitions.iter().zip(job.images) {
-        if let Some(image) = image {
-            copy_sparse(image, &file, part.offset)?;
+pub fn assemble(
+    tools: &dyn Tools,
+    job: &DiskJob,
+    work: &Path,
+    disk: &Path,
+    hash: bool,
+    build: &BuildPartition,
+) -> Result<Option<Written>, ImageError> {
+    let file = fs_err::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(disk)?;
+    let size = job.layout.disk_size;
+    file.set_len(size)?;
+    std::thread::scope(|s| {
+        let builds: Vec<_> = job.layout.partitions.iter().map(|part| s.spawn(move || build(part))).collect();
+        let table = gpt::write(tools, &gpt::script(job.layout, job.disk_guid, job.bios), work, disk)
+            .and_then(|()| if job.bios { syslinux::write_mbr(tools, file.file()) } else { Ok(()) });
+        let hasher = match (&table, hash) {
+            (Ok(()), true) => Some(InOrder::spawn(s, file.file().try_clone()?, size)),
+            _ => None,
+        };
+        table?;
+        for (part, handle) in job.layout.partitions.iter().zip(builds) {
+            let image = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            if let Some(image) = image {
+                copy_sparse(&image, &file, part.offset)?;
+            }
+            if let Some(h) = &hasher {
+                h.ready(part.offset + part.size);
+            }
         }
-    }
-    if job.bios {
-        syslinux::write_mbr(tools, file.file())?;
-    }
-    Ok(())
+        hasher.map(|h| h.finish(disk)).transpose()
+    })
 }
 
 /// Copies `src` into `dest` at `offset`, reading only its data regions and skipping all-zero
@@ -46,7 +74,7 @@ fn copy_sparse(src: &Path, dest: &fs_err::File, offset: u64) -> Result<(), Image
     let input = fs_err::File::open(src)?;
     let len = input.metadata()?.len();
     let mut buf = vec![0u8; CHUNK];
-    for region in data_regions(input.file(), len).map_err(|e| annotate_read(e, src))? {
+    for region in data_regions(input.file(), 0..len).map_err(|e| annotate_read(e, src))? {
         let mut at = region.start;
         while at < region.end {
             let n = ((region.end - at) as usize).min(CHUNK);
@@ -60,21 +88,24 @@ fn copy_sparse(src: &Path, dest: &fs_err::File, offset: u64) -> Result<(), Image
     Ok(())
 }
 
-/// The byte ranges of `file` (of length `len`) that hold data, in order; the rest are holes,
-/// which read as zeros. Reading a hole costs the kernel a page of zeros per page: an image is
-/// mostly holes. Filesystems that cannot tell report the whole file as data.
-pub(super) fn data_regions(file: &std::fs::File, len: u64) -> std::io::Result<Vec<Range<u64>>> {
+/// The byte ranges of `file` within `range` that hold data, in order; the rest are holes, which
+/// read as zeros. Reading a hole costs the kernel a page of zeros per page: an image is mostly
+/// holes. Filesystems that cannot tell report the whole file as data.
+pub(super) fn data_regions(file: &std::fs::File, range: Range<u64>) -> std::io::Result<Vec<Range<u64>>> {
     use nix::errno::Errno;
     use nix::unistd::{Whence, lseek};
     let mut regions = Vec::new();
-    let mut at = 0u64;
-    while at < len {
+    let mut at = range.start;
+    while at < range.end {
         let start = match lseek(file, at as i64, Whence::SeekData) {
             Ok(start) => start as u64,
             Err(Errno::ENXIO) => break,
             Err(e) => return Err(e.into()),
         };
-        let end = (lseek(file, start as i64, Whence::SeekHole)? as u64).min(len);
+        if start >= range.end {
+            break;
+        }
+        let end = (lseek(file, start as i64, Whence::SeekHole)? as u64).min(range.end);
         regions.push(start..end);
         at = end;
     }

@@ -6,6 +6,7 @@
 mod compare;
 mod content;
 mod debugfs;
+mod digest;
 mod disk;
 mod error;
 mod esp;
@@ -33,7 +34,7 @@ use crate::stage::StagingRoot;
 use content::Usage;
 use esp::EspFile;
 use ids::Ids;
-use layout::{Layout, MIB, Placed, round_up, wants_bios, wants_uefi};
+use layout::{MIB, Placed, round_up, wants_bios, wants_uefi};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -114,16 +115,11 @@ pub fn build_with(
     let b = Builder { tools, root, conf, inputs, ids, work: work.path(), reporter };
     let plan = b.plan()?;
     let layout = layout::place(conf, &plan.sizes, &b.ids);
-    let images = b.partitions(&layout, &plan)?;
-    let job = disk::DiskJob {
-        layout: &layout,
-        images: &images,
-        disk_guid: b.ids.disk(),
-        bios: wants_bios(conf.boot),
-    };
+    let job = disk::DiskJob { layout: &layout, disk_guid: b.ids.disk(), bios: wants_bios(conf.boot) };
+    let build = |part: &Placed| b.partition(part, &plan);
     let started = b.task("disk", "write disk image");
-    let written = output::write(tools, conf.format, work.path(), out, reporter, |disk| {
-        disk::assemble(tools, &job, work.path(), disk)
+    let written = output::write(tools, conf.format, work.path(), out, reporter, |disk, hash| {
+        disk::assemble(tools, &job, work.path(), disk, hash, &build)
     })?;
     b.finished("disk", started);
     reporter.event(Event::StageFinished { stage: "image".into() });
@@ -253,48 +249,45 @@ impl Builder<'_> {
         Ok(files)
     }
 
-    /// Each partition's filesystem image, in layout order (`None`: left zeroed).
-    fn partitions(&self, layout: &Layout, plan: &Plan) -> Result<Vec<Option<PathBuf>>, ImageError> {
+    /// The filesystem image of `part` (`None`: left zeroed). Called for every partition at once,
+    /// each on a thread of its own.
+    fn partition(&self, part: &Placed, plan: &Plan) -> Result<Option<PathBuf>, ImageError> {
         let sde = self.inputs.source_date_epoch;
-        let mut images = Vec::new();
-        for part in &layout.partitions {
-            let image = self.work.join(format!("part{}.img", part.number));
-            let started = self.task(&part.label, &format!("{} filesystem", part.label));
-            let ext4_job = |root| ext4::Ext4Job {
-                part,
-                root,
-                usage: if root.is_some() { plan.root_usage } else { Usage::default() },
-                ids: &self.ids,
-                source_date_epoch: sde,
-            };
-            match (part.kind, part.fs) {
-                (PartitionKind::Esp, _) => {
-                    let job = esp::EspJob {
-                        part,
-                        files: &plan.esp_files,
-                        serial: self.ids.fat_serial(&part.label),
-                        syslinux: wants_bios(self.conf.boot),
-                        source_date_epoch: sde,
-                    };
-                    esp::build(self.tools, &job, &image)?;
-                }
-                (PartitionKind::Root, _) => {
-                    ext4::build(self.tools, &ext4_job(Some(self.root)), self.work, &image)?
-                }
-                (PartitionKind::Swap, _) => swap::build(self.tools, part, &self.ids, sde, &image)?,
-                (PartitionKind::Linux, Filesystem::Ext4) => {
-                    ext4::build(self.tools, &ext4_job(None), self.work, &image)?
-                }
-                (PartitionKind::Linux, _) => {
-                    self.finished(&part.label, started);
-                    images.push(None);
-                    continue;
-                }
+        let image = self.work.join(format!("part{}.img", part.number));
+        let started = self.task(&part.label, &format!("{} filesystem", part.label));
+        let ext4_job = |root| ext4::Ext4Job {
+            part,
+            root,
+            usage: if root.is_some() { plan.root_usage } else { Usage::default() },
+            ids: &self.ids,
+            source_date_epoch: sde,
+        };
+        // Each ext4 job gets a work directory of its own for its config and script files.
+        let work = self.work.join(format!("part{}", part.number));
+        let made = match (part.kind, part.fs) {
+            (PartitionKind::Esp, _) => {
+                let job = esp::EspJob {
+                    part,
+                    files: &plan.esp_files,
+                    serial: self.ids.fat_serial(&part.label),
+                    syslinux: wants_bios(self.conf.boot),
+                    source_date_epoch: sde,
+                };
+                esp::build(self.tools, &job, &image).map(|()| true)
             }
-            self.finished(&part.label, started);
-            images.push(Some(image));
-        }
-        Ok(images)
+            (PartitionKind::Root, _) => fs_err::create_dir(&work)
+                .map_err(ImageError::from)
+                .and_then(|()| ext4::build(self.tools, &ext4_job(Some(self.root)), &work, &image))
+                .map(|()| true),
+            (PartitionKind::Swap, _) => swap::build(self.tools, part, &self.ids, sde, &image).map(|()| true),
+            (PartitionKind::Linux, Filesystem::Ext4) => fs_err::create_dir(&work)
+                .map_err(ImageError::from)
+                .and_then(|()| ext4::build(self.tools, &ext4_job(None), &work, &image))
+                .map(|()| true),
+            (PartitionKind::Linux, _) => Ok(false),
+        }?;
+        self.finished(&part.label, started);
+        Ok(made.then_some(image))
     }
 
     fn info(&self, p: &Placed) -> PartitionInfo {
