@@ -70,8 +70,14 @@ pub struct Prepared {
 }
 
 pub fn prepare(g: &Global, profile: &str, atoms: &[String]) -> Result<Prepared, Failure> {
-    let (_, profile, plan) = plan_for(g, profile, atoms)?;
-    let env = Environment::detect()?;
+    // The toolchain's version queries run while the recipes load and resolve.
+    let (planned, env) = std::thread::scope(|s| {
+        let env = s.spawn(Environment::detect);
+        let planned = plan_for(g, profile, atoms);
+        (planned, env.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let (_, profile, plan) = planned?;
+    let env = env?;
     let keyed = key::compute(&plan, &profile, &env)?;
     let store = Store::open(&g.cache_dir())?;
     let distdir = g.distdir.clone().unwrap_or_else(|| store.distdir());

@@ -29,8 +29,8 @@ pub type BuildPartition<'a> = dyn Fn(&Placed) -> Result<Option<PathBuf>, ImageEr
 /// `hash` is set, returns its size and sha256.
 ///
 /// The partitions are built concurrently, each by `build` on a thread of its own, while this
-/// thread writes the partition table; each is copied in as soon as it and those before it are
-/// done, and the disk is hashed up to its end on another thread meanwhile. The first error, in
+/// thread writes the partition table; each is copied in (and its image removed) as soon as it
+/// and those before it are done, and the disk is hashed up to its end on another thread meanwhile. The first error, in
 /// disk order, is returned once every builder has stopped.
 ///
 /// Not fsynced here: the output is synced once when it is committed, and a raw disk that is only
@@ -59,6 +59,8 @@ pub fn assemble(
             let image = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             if let Some(image) = image {
                 copy_sparse(&image, &file, part.offset)?;
+                // Freeing it now costs the time the hash of the disk still takes, not after it.
+                fs_err::remove_file(&image)?;
             }
             if let Some(h) = &hasher {
                 h.ready(part.offset + part.size);
