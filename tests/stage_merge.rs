@@ -186,3 +186,35 @@ fn progress_is_reported_per_package_inside_the_stage() {
     assert!(matches!(&events[3], Event::StageFinished { stage } if stage == "stage"));
     assert_eq!(events.len(), 4);
 }
+
+#[test]
+fn a_hard_link_to_a_file_an_earlier_package_writes_is_made_however_the_merges_interleave() {
+    // Packages are merged side by side, the largest first: `b` starts first, and its hard link
+    // may come before `a` wrote the identical file `b` leaves to it.
+    let mut p = Packages::new();
+    let noise = p.tmp.path().join("noise");
+    let mut x = 0x2545_f491_u32;
+    let bytes: Vec<u8> = (0..(256 << 10))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&noise, bytes).unwrap();
+    for round in 0..4 {
+        let a = p.make("a", |d| {
+            d.file("usr/bin/a-prog", "prog\n", 0o755);
+        });
+        let b = p.make("b", |d| {
+            d.file("usr/bin/a-prog", "prog\n", 0o755).hardlink("usr/bin/z-link", "usr/bin/a-prog");
+            d.copy("usr/share/noise", &noise, 0o644);
+        });
+        let dest = p.tmp.path().join(format!("root-{round}"));
+        let root = merge(&[a, b], &dest, &Silent).unwrap();
+        let ino =
+            |f: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(root.dir.join(f)).unwrap());
+        assert_eq!(ino("usr/bin/a-prog"), ino("usr/bin/z-link"), "round {round}");
+    }
+}

@@ -36,6 +36,12 @@ pub(crate) struct DestTree {
     /// Never remove what is at an entry's path (merging: an earlier archive's file stays, and a
     /// placement onto it is refused); extraction replaces non-directories, as tar does.
     keep_existing: bool,
+    /// Other trees write into the same root at the same time (`fork`): a directory may appear
+    /// between looking for it and creating it, and a hard link's target placed where another
+    /// archive writes it may not be there yet.
+    concurrent: bool,
+    /// Hard links (link, target) whose target was not there yet, made by `finish`.
+    deferred_links: Vec<(RelPath, RelPath)>,
 }
 
 struct PendingDir {
@@ -49,7 +55,31 @@ struct PendingDir {
 impl DestTree {
     pub(crate) fn create(root: &Path) -> io::Result<Self> {
         fs_err::create_dir_all(root)?;
-        Ok(DestTree { root: root.to_path_buf(), dirs: Vec::new(), keep_existing: false })
+        Ok(DestTree {
+            root: root.to_path_buf(),
+            dirs: Vec::new(),
+            keep_existing: false,
+            concurrent: false,
+            deferred_links: Vec::new(),
+        })
+    }
+
+    /// A tree writing into the same root, for extracting an archive on another thread at the
+    /// same time as this one; `absorb` it back in the order the archives are merged.
+    pub(crate) fn fork(&self) -> Self {
+        DestTree {
+            root: self.root.clone(),
+            dirs: Vec::new(),
+            keep_existing: self.keep_existing,
+            concurrent: true,
+            deferred_links: Vec::new(),
+        }
+    }
+
+    /// Takes over what `fork` left to `finish`, after what this tree already holds.
+    pub(crate) fn absorb(&mut self, fork: DestTree) {
+        self.dirs.extend(fork.dirs);
+        self.deferred_links.extend(fork.deferred_links);
     }
 
     /// A tree whose existing non-directories are never replaced.
@@ -60,7 +90,7 @@ impl DestTree {
     pub(crate) fn dir(&mut self, rel: &RelPath, mode: u32, mtime: u64) -> Result<(), Failure> {
         let path = self.slot(rel, true)?;
         if !is_real_dir(&path) {
-            fs_err::create_dir(&path).map_err(Failure::Write)?;
+            self.create_dir(&path)?;
         }
         let depth = rel.depth();
         self.dirs.push(PendingDir { rel: rel.to_string(), path, depth, mode, mtime });
@@ -119,13 +149,26 @@ impl DestTree {
         if rel == target {
             return Err(Refusal::HardLinkMissing(target.to_string()).into());
         }
-        let from = self.existing(target)?;
+        let from = match self.existing(target) {
+            Err(Failure::Refused(Refusal::HardLinkMissing(_))) if self.concurrent => {
+                self.slot(rel, false)?;
+                self.deferred_links.push((rel.clone(), target.clone()));
+                return Ok(());
+            }
+            found => found?,
+        };
         let path = self.slot(rel, false)?;
         std::fs::hard_link(&from, &path).map_err(|e| Failure::Write(annotate(e, &path)))
     }
 
-    /// Applies the deferred directory modes and times; on failure, names the directory.
+    /// Makes the deferred hard links and applies the deferred directory modes and times; on
+    /// failure, names the entry.
     pub(crate) fn finish(mut self) -> Result<(), (String, io::Error)> {
+        for (rel, target) in std::mem::take(&mut self.deferred_links) {
+            let linked = self.existing(&target).and_then(|from| Ok((from, self.slot(&rel, false)?)));
+            let (from, path) = linked.map_err(|f| (rel.to_string(), failure_to_io(f)))?;
+            std::fs::hard_link(&from, &path).map_err(|e| (rel.to_string(), annotate(e, &path)))?;
+        }
         self.dirs.sort_by_key(|d| std::cmp::Reverse(d.depth));
         for d in &self.dirs {
             apply_dir_meta(&d.path, d.mode, d.mtime).map_err(|e| (d.rel.clone(), annotate(e, &d.path)))?;
@@ -182,9 +225,7 @@ impl DestTree {
                 Ok(_) => {
                     return Err(Refusal::ThroughNonDirectory { through: rel.prefix_display(i + 1) }.into());
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                    fs_err::create_dir(&path).map_err(Failure::Write)?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create => self.create_dir(&path)?,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Err(Refusal::HardLinkMissing(rel.to_string()).into());
                 }
@@ -192,6 +233,26 @@ impl DestTree {
             }
         }
         Ok(path)
+    }
+}
+
+impl DestTree {
+    /// Creates the directory `path`; another tree writing at the same time may have just made it.
+    fn create_dir(&self, path: &Path) -> Result<(), Failure> {
+        match fs_err::create_dir(path) {
+            Err(e) if self.concurrent && e.kind() == io::ErrorKind::AlreadyExists && is_real_dir(path) => {
+                Ok(())
+            }
+            made => made.map_err(Failure::Write),
+        }
+    }
+}
+
+fn failure_to_io(f: Failure) -> io::Error {
+    match f {
+        Failure::Refused(r) => io::Error::new(io::ErrorKind::InvalidData, r.to_string()),
+        Failure::Rejected(why) => io::Error::new(io::ErrorKind::InvalidData, why),
+        Failure::Read(e) | Failure::Write(e) => e,
     }
 }
 
@@ -235,4 +296,60 @@ fn time(secs: u64) -> SystemTime {
 
 fn annotate(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn rel(p: &str) -> RelPath {
+        RelPath::parse(p.as_bytes()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_fork_defers_a_hard_link_whose_target_another_tree_has_not_written_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tree = DestTree::merging(dir.path()).unwrap();
+        let mut fork = tree.fork();
+        fork.hardlink(&rel("bin/link"), &rel("bin/prog")).unwrap();
+        assert!(!dir.path().join("bin/link").exists());
+        tree.file(&rel("bin/prog"), &mut &b"prog"[..], 4, 0o755, 0).unwrap();
+        tree.absorb(fork);
+        tree.finish().unwrap();
+        let (a, b) = (dir.path().join("bin/prog"), dir.path().join("bin/link"));
+        assert_eq!(std::fs::metadata(a).unwrap().ino(), std::fs::metadata(b).unwrap().ino());
+    }
+
+    #[test]
+    fn a_deferred_link_whose_target_never_came_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tree = DestTree::merging(dir.path()).unwrap();
+        let mut fork = tree.fork();
+        fork.hardlink(&rel("bin/link"), &rel("bin/prog")).unwrap();
+        tree.absorb(fork);
+        let (entry, err) = tree.finish().unwrap_err();
+        assert_eq!(entry, "bin/link");
+        assert!(err.to_string().contains("bin/prog"), "{err}");
+    }
+
+    #[test]
+    fn without_a_fork_a_missing_link_target_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tree = DestTree::merging(dir.path()).unwrap();
+        let err = tree.hardlink(&rel("bin/link"), &rel("bin/prog")).unwrap_err();
+        assert!(matches!(err, Failure::Refused(Refusal::HardLinkMissing(_))));
+    }
+
+    #[test]
+    fn forks_tolerate_a_directory_made_by_another_tree_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = DestTree::merging(dir.path()).unwrap();
+        let mut fork = tree.fork();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        // As if `etc` was missing when looked for and made by another tree before create_dir.
+        fork.create_dir(&dir.path().join("etc")).unwrap();
+        fork.dir(&rel("etc"), 0o755, 0).unwrap();
+        assert!(DestTree::merging(dir.path()).unwrap().create_dir(&dir.path().join("etc")).is_err());
+    }
 }

@@ -224,7 +224,21 @@ impl Tree {
         walk::Walk::new(archive, limits, policy).run(Some(&mut self.inner), Some(place), inspect)
     }
 
-    /// Applies the directory modes and times of every archive extracted.
+    /// A tree writing into the same destination, for extracting another archive on another
+    /// thread at the same time. Placements must not collide (the stage's plan sees to it). What
+    /// it defers (directory modes and times, hard links to files another archive writes) comes
+    /// back with `absorb`, called in the order the archives are merged.
+    pub fn fork(&self) -> Tree {
+        Tree { dest: self.dest.clone(), inner: self.inner.fork() }
+    }
+
+    /// Takes back a fork, after the archives this tree and earlier forks hold.
+    pub fn absorb(&mut self, fork: Tree) {
+        self.inner.absorb(fork.inner);
+    }
+
+    /// Makes the hard links deferred by forks and applies the directory modes and times of every
+    /// archive extracted.
     pub fn finish(self) -> Result<(), ArchiveError> {
         let dest = self.dest;
         self.inner.finish().map_err(|(entry, source)| ArchiveError::Finish { dest, entry, source })

@@ -74,7 +74,8 @@ fn escape(text: &str) -> String {
 }
 
 /// Creates `rel`'s missing components under `dest` as 0755 directories, never following a symlink
-/// (the plan resolved them all), and returns its full path.
+/// (the plan resolved them all), and returns its full path. Another package's merge may be
+/// creating the same parents at the same time.
 fn create_dirs(dest: &Path, rel: &str) -> io::Result<std::path::PathBuf> {
     let mut path = dest.to_path_buf();
     for part in rel.split('/') {
@@ -85,10 +86,14 @@ fn create_dirs(dest: &Path, rel: &str) -> io::Result<std::path::PathBuf> {
                 let why = format!("{}: expected a directory for the package database", path.display());
                 return Err(io::Error::new(io::ErrorKind::NotADirectory, why));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs_err::create_dir(&path)?;
-                fs_err::set_permissions(&path, Permissions::from_mode(0o755))?;
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match fs_err::create_dir(&path) {
+                // Packages merge side by side: another one's database may have just made it.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                made => {
+                    made?;
+                    fs_err::set_permissions(&path, Permissions::from_mode(0o755))?;
+                }
+            },
             Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         }
     }
