@@ -70,16 +70,24 @@ pub struct Prepared {
 }
 
 pub fn prepare(g: &Global, profile: &str, atoms: &[String]) -> Result<Prepared, Failure> {
-    // The toolchain's version queries run while the recipes load and resolve.
-    let (planned, env) = std::thread::scope(|s| {
-        let env = s.spawn(Environment::detect);
+    // The store opens and the toolchain is identified (the record of it lives in the store) while
+    // the recipes load and resolve; errors are still reported plan first.
+    let (planned, (store, env)) = std::thread::scope(|s| {
+        let opened = s.spawn(|| {
+            let store = Store::open(&g.cache_dir());
+            let env = match &store {
+                Ok(store) => Environment::detect_cached(&store.root().join("toolchain.json")),
+                Err(_) => Environment::detect(),
+            };
+            (store, env)
+        });
         let planned = plan_for(g, profile, atoms);
-        (planned, env.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        (planned, opened.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     let (_, profile, plan) = planned?;
     let env = env?;
     let keyed = key::compute(&plan, &profile, &env)?;
-    let store = Store::open(&g.cache_dir())?;
+    let store = store?;
     let distdir = g.distdir.clone().unwrap_or_else(|| store.distdir());
     let fetcher = Fetcher::new(distdir, profile.mirrors.clone());
     Ok(Prepared { profile, plan, env, keyed, store, fetcher })

@@ -53,36 +53,103 @@ pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 1_704_067_200;
 
 impl Environment {
     /// Reads the host toolchain's identity (`gcc`, `ld`, `make` versions) and SOURCE_DATE_EPOCH
-    /// from the environment. The four version queries run at once: one after the other they
-    /// took 4 ms, a third of a warm `ingot build`'s time before staging.
+    /// from the environment. The four version queries run at once.
     pub fn detect() -> Result<Environment, KeyError> {
-        use crate::host::{GCC, HostTool, MAKE};
-        let first_line = |tool: HostTool, args: &[&str]| -> Result<String, KeyError> {
-            let out = tool.run(args)?;
-            Ok(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string())
-        };
-        let ld = HostTool { program: "ld", debian_package: "binutils" };
-        let queries: [(HostTool, &[&str]); 4] = [
-            (GCC, &["-dumpfullversion"]),
-            (GCC, &["-dumpmachine"]),
-            (ld, &["--version"]),
-            (MAKE, &["--version"]),
-        ];
-        let answers = std::thread::scope(|s| {
-            let running: Vec<_> =
-                queries.iter().map(|&(tool, args)| s.spawn(move || first_line(tool, args))).collect();
-            running
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect::<Result<Vec<String>, KeyError>>()
-        })?;
-        let toolchain = format!("gcc {} {}; {}; {}", answers[0], answers[1], answers[2], answers[3]);
-        let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+        Ok(Environment { toolchain: query_toolchain()?, source_date_epoch: source_date_epoch() })
+    }
+
+    /// As `detect`, reusing the identity recorded in `record` while gcc, ld and make are the
+    /// same files (path, device, inode, size, modification and change time: ccache's
+    /// `compiler_check = mtime`, plus what tells a replaced file from an edited one). Asking them
+    /// took 4 ms, a third of a warm `ingot build` before staging. The record is best effort: one
+    /// that cannot be read or written means asking.
+    pub fn detect_cached(record: &Path) -> Result<Environment, KeyError> {
+        let source_date_epoch = source_date_epoch();
+        let stamp = toolchain_stamp()?;
+        let recorded = std::fs::read(record)
             .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH);
+            .and_then(|b| serde_json::from_slice::<ToolchainRecord>(&b).ok())
+            .filter(|r| r.stamp == stamp);
+        if let Some(r) = recorded {
+            return Ok(Environment { toolchain: r.toolchain, source_date_epoch });
+        }
+        let toolchain = query_toolchain()?;
+        let _ = write_record(record, &ToolchainRecord { stamp, toolchain: toolchain.clone() });
         Ok(Environment { toolchain, source_date_epoch })
     }
+}
+
+/// What `detect_cached` keeps between runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ToolchainRecord {
+    stamp: String,
+    toolchain: String,
+}
+
+const LD: crate::host::HostTool = crate::host::HostTool { program: "ld", debian_package: "binutils" };
+
+fn source_date_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
+}
+
+fn query_toolchain() -> Result<String, KeyError> {
+    use crate::host::{GCC, HostTool, MAKE};
+    let first_line = |tool: HostTool, args: &[&str]| -> Result<String, KeyError> {
+        let out = tool.run(args)?;
+        Ok(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string())
+    };
+    let queries: [(HostTool, &[&str]); 4] = [
+        (GCC, &["-dumpfullversion"]),
+        (GCC, &["-dumpmachine"]),
+        (LD, &["--version"]),
+        (MAKE, &["--version"]),
+    ];
+    let answers = std::thread::scope(|s| {
+        let running: Vec<_> =
+            queries.iter().map(|&(tool, args)| s.spawn(move || first_line(tool, args))).collect();
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<String>, KeyError>>()
+    })?;
+    Ok(format!("gcc {} {}; {}; {}", answers[0], answers[1], answers[2], answers[3]))
+}
+
+/// One line per tool: where it is found and the identity of the file it resolves to.
+fn toolchain_stamp() -> Result<String, KeyError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stamp = String::new();
+    for tool in [crate::host::GCC, LD, crate::host::MAKE] {
+        let path = tool.locate()?;
+        let m = std::fs::metadata(&path).map_err(|source| KeyError::Read {
+            what: "host tool",
+            path: path.clone(),
+            source,
+        })?;
+        stamp.push_str(&format!(
+            "{} {} {} {} {}.{} {}.{}\n",
+            path.display(),
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        ));
+    }
+    Ok(stamp)
+}
+
+fn write_record(record: &Path, r: &ToolchainRecord) -> std::io::Result<()> {
+    let tmp = record.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec(r)?)?;
+    std::fs::rename(&tmp, record).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// Computes every key of the plan, in build order so dependencies' keys are known first.
@@ -220,6 +287,43 @@ mod tests {
 
     fn inputs(pairs: &[(&str, &str)]) -> Inputs {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn record(path: &Path) -> ToolchainRecord {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_toolchain_record_is_reused_while_the_tools_are_the_same_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("toolchain.json");
+        let asked = Environment::detect().unwrap().toolchain;
+        assert!(asked.starts_with("gcc "), "{asked}");
+        assert_eq!(Environment::detect_cached(&path).unwrap().toolchain, asked);
+        let written = record(&path);
+        assert_eq!(written.toolchain, asked);
+        assert!(written.stamp.lines().count() == 3, "{}", written.stamp);
+        // Proof it is read, not asked again: an edited identity under the same stamp comes back.
+        let edited =
+            ToolchainRecord { stamp: written.stamp.clone(), toolchain: "gcc from the record".into() };
+        std::fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        assert_eq!(Environment::detect_cached(&path).unwrap().toolchain, "gcc from the record");
+    }
+
+    #[test]
+    fn a_changed_tool_or_an_unreadable_record_means_asking_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("toolchain.json");
+        let asked = Environment::detect().unwrap().toolchain;
+        let stale =
+            ToolchainRecord { stamp: "/usr/bin/gcc 1 2 3 4.0 5.0\n".into(), toolchain: "gcc 1.0".into() };
+        std::fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
+        assert_eq!(Environment::detect_cached(&path).unwrap().toolchain, asked);
+        assert_eq!(record(&path).toolchain, asked, "the record is refreshed");
+        std::fs::write(&path, b"{not json").unwrap();
+        assert_eq!(Environment::detect_cached(&path).unwrap().toolchain, asked);
+        let missing_dir = dir.path().join("no/such/dir/toolchain.json");
+        assert_eq!(Environment::detect_cached(&missing_dir).unwrap().toolchain, asked);
     }
 
     #[test]
