@@ -5,7 +5,7 @@
 //! making its root filesystem.
 
 use super::disk::data_regions;
-use super::error::ImageError;
+use super::error::{ImageError, io_at};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -28,7 +28,8 @@ pub fn file(path: &Path) -> Result<Written, ImageError> {
     let file = fs_err::File::open(path)?;
     let size = file.metadata()?.len();
     let mut hasher = Sha256::new();
-    update(&mut hasher, file.file(), 0..size, &mut vec![0u8; CHUNK]).map_err(|e| annotate(e, file.path()))?;
+    update(&mut hasher, file.file(), 0..size, &mut vec![0u8; CHUNK])
+        .map_err(|e| io_at("hashing", file.path(), e))?;
     Ok(Written { size, sha256: hex::encode(hasher.finalize()) })
 }
 
@@ -101,14 +102,10 @@ impl<'scope> InOrder<'scope> {
         self.ready(self.size);
         drop(self.tx);
         match self.handle.join() {
-            Ok(result) => result.map_err(|e| annotate(e, disk)),
+            Ok(result) => result.map_err(|e| io_at("hashing", disk, e)),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     }
-}
-
-fn annotate(e: std::io::Error, path: &Path) -> ImageError {
-    ImageError::Io(std::io::Error::new(e.kind(), format!("hashing {}: {e}", path.display())))
 }
 
 #[cfg(test)]

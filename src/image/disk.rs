@@ -3,7 +3,7 @@
 //! and the disk's sha256 computed as it fills.
 
 use super::digest::{InOrder, Written};
-use super::error::ImageError;
+use super::error::{ImageError, io_at};
 use super::gpt;
 use super::ids::Guid;
 use super::layout::{Layout, Placed};
@@ -76,13 +76,15 @@ fn copy_sparse(src: &Path, dest: &fs_err::File, offset: u64) -> Result<(), Image
     let input = fs_err::File::open(src)?;
     let len = input.metadata()?.len();
     let mut buf = vec![0u8; CHUNK];
-    for region in data_regions(input.file(), 0..len).map_err(|e| annotate_read(e, src))? {
+    for region in data_regions(input.file(), 0..len).map_err(|e| io_at("reading", src, e))? {
         let mut at = region.start;
         while at < region.end {
             let n = ((region.end - at) as usize).min(CHUNK);
-            input.file().read_exact_at(&mut buf[..n], at).map_err(|e| annotate_read(e, src))?;
+            input.file().read_exact_at(&mut buf[..n], at).map_err(|e| io_at("reading", src, e))?;
             if buf[..n].iter().any(|&b| b != 0) {
-                dest.file().write_all_at(&buf[..n], offset + at).map_err(|e| annotate(e, dest.path()))?;
+                dest.file()
+                    .write_all_at(&buf[..n], offset + at)
+                    .map_err(|e| io_at("writing", dest.path(), e))?;
             }
             at += n as u64;
         }
@@ -126,14 +128,6 @@ pub fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize
         }
     }
     Ok(n)
-}
-
-fn annotate_read(e: std::io::Error, path: &Path) -> ImageError {
-    ImageError::Io(std::io::Error::new(e.kind(), format!("reading {}: {e}", path.display())))
-}
-
-fn annotate(e: std::io::Error, path: &Path) -> ImageError {
-    ImageError::Io(std::io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
 }
 
 #[cfg(test)]

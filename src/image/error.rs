@@ -49,6 +49,11 @@ pub enum ImageError {
     Decompress { path: PathBuf, why: String },
 }
 
+/// An I/O error that says what was being done (`reading`, `hashing`…) to which file.
+pub(super) fn io_at(doing: &str, path: &std::path::Path, e: std::io::Error) -> ImageError {
+    ImageError::Io(std::io::Error::new(e.kind(), format!("{doing} {}: {e}", path.display())))
+}
+
 fn kind_name(kind: PartitionKind) -> &'static str {
     match kind {
         PartitionKind::Esp => "esp",

@@ -8,7 +8,7 @@
 //! image's 900 inodes, most of ingot's image time beyond mkfs itself. This pass reads and writes
 //! the used part of each inode table once.
 
-use super::error::ImageError;
+use super::error::{ImageError, io_at};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -60,9 +60,7 @@ struct Geometry {
 /// Pins owners and times of every in-use inode of the ext4 filesystem at `offset` in `image`.
 pub fn pin(image: &Path, offset: u64, source_date_epoch: u64) -> Result<(), ImageError> {
     let file = fs_err::OpenOptions::new().read(true).write(true).open(image)?;
-    let io = |e: std::io::Error| {
-        ImageError::Io(std::io::Error::new(e.kind(), format!("{}: {e}", image.display())))
-    };
+    let io = |e| io_at("pinning inodes of", image, e);
     let mut sb = [0u8; 1024];
     file.file().read_exact_at(&mut sb, offset + SUPERBLOCK).map_err(io)?;
     let g = geometry(&sb).map_err(|why| ImageError::BadFilesystem { path: image.to_path_buf(), why })?;
