@@ -160,6 +160,12 @@ fn extend(stub: &[u8], added: &[(&str, u64)]) -> Result<Extended, String> {
     }
     put_u32(&mut head, pe.optional + 60, to_u32(new_headers)?);
     put_u32(&mut head, pe.optional + 64, 0); // CheckSum
+    // A signature over the stub would not cover the new sections, and its certificate table lies
+    // past the sections, where nothing is kept: the security directory (entry 4) goes too.
+    let number_of_dirs = read_u32(stub, pe.optional + 108)?;
+    if number_of_dirs > 4 {
+        head[pe.optional + 144..pe.optional + 152].fill(0);
+    }
     Ok(Extended { head, offsets, len: file_at })
 }
 
@@ -326,6 +332,16 @@ mod tests {
         {
             assert_eq!(read_u32(&x.head, at).unwrap(), 0, "{what}");
         }
+    }
+
+    #[test]
+    fn a_signature_of_the_stub_is_dropped() {
+        let mut b = tiny_pe();
+        put_u32(&mut b, 0x98 + 108, 16); // NumberOfRvaAndSizes
+        put_u32(&mut b, 0x98 + 144, 0x600); // the certificate table, after the sections
+        put_u32(&mut b, 0x98 + 148, 0x40);
+        let x = extend(&b, &[(".linux", 1)]).unwrap();
+        assert_eq!(&x.head[0x98 + 144..0x98 + 152], &[0; 8]);
     }
 
     #[test]
