@@ -9,10 +9,13 @@ use super::ids::Guid;
 use super::layout::{Layout, Placed};
 use super::syslinux;
 use super::tools::Tools;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 const CHUNK: usize = 1 << 20;
 
@@ -28,10 +31,13 @@ pub type BuildPartition<'a> = dyn Fn(&Placed) -> Result<Option<PathBuf>, ImageEr
 /// Writes the whole disk to `disk`, which may already exist (an empty temporary file), and, when
 /// `hash` is set, returns its size and sha256.
 ///
-/// The partitions are built concurrently, each by `build` on a thread of its own, while this
-/// thread writes the partition table; each is copied in (and its image removed) as soon as it
-/// and those before it are done, and the disk is hashed up to its end on another thread meanwhile. The first error, in
-/// disk order, is returned once every builder has stopped.
+/// While this thread writes the partition table, the partitions are built by `build` on worker
+/// threads, taken in disk order; each is copied in (and its image removed) as soon as it and
+/// those before it are done, and the disk is hashed up to its end on another thread meanwhile.
+/// The hash is what the disk waits for last, and it cannot start before the first partition is
+/// in: so there is one worker fewer than cores, and the first partition (the ESP) never shares
+/// them with the slower root filesystem, which has the time the hash of the ESP takes. The first
+/// error, in disk order, is returned once every builder has stopped.
 ///
 /// Not fsynced here: the output is synced once when it is committed, and a raw disk that is only
 /// converted (qcow2, xz) is a temporary.
@@ -46,8 +52,23 @@ pub fn assemble(
     let file = fs_err::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(disk)?;
     let size = job.layout.disk_size;
     file.set_len(size)?;
+    let parts = &job.layout.partitions;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.saturating_sub(1).clamp(1, parts.len().max(1));
+    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let builds: Vec<_> = job.layout.partitions.iter().map(|part| s.spawn(move || build(part))).collect();
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..workers {
+            let (tx, next) = (tx.clone(), &next);
+            s.spawn(move || {
+                while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if tx.send((part.number, build(part))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
         let table = gpt::write(tools, &gpt::script(job.layout, job.disk_guid, job.bios), work, disk)
             .and_then(|()| if job.bios { syslinux::write_mbr(tools, file.file()) } else { Ok(()) });
         let hasher = match (&table, hash) {
@@ -55,8 +76,17 @@ pub fn assemble(
             _ => None,
         };
         table?;
-        for (part, handle) in job.layout.partitions.iter().zip(builds) {
-            let image = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let mut done = BTreeMap::new();
+        for part in parts {
+            let image = loop {
+                if let Some(result) = done.remove(&part.number) {
+                    break result;
+                }
+                // Every sender gone before this partition came: a builder panicked, which the
+                // scope passes on when it ends.
+                let Ok((number, result)) = rx.recv() else { return Ok(None) };
+                done.insert(number, result);
+            }?;
             if let Some(image) = image {
                 copy_sparse(&image, &file, part.offset)?;
                 // Freeing it now costs the time the hash of the disk still takes, not after it.
