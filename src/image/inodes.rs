@@ -16,6 +16,7 @@ const SUPERBLOCK: u64 = 1024;
 const MAGIC: u16 = 0xEF53;
 const GOOD_OLD_INODE_SIZE: usize = 128;
 const ROOT_INO: u32 = 2;
+const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
 const INCOMPAT_CSUM_SEED: u32 = 0x2000;
 const RO_COMPAT_GDT_CSUM: u32 = 0x10;
@@ -117,6 +118,11 @@ fn geometry(sb: &[u8]) -> Result<Geometry, String> {
     }
     let block_size = 1024u64 << log_block_size;
     let (incompat, ro_compat) = (le32(sb, 0x60), le32(sb, 0x64));
+    // With meta_bg the group descriptors are spread over the disk instead of following the
+    // superblock; our mke2fs.conf never asks for it.
+    if incompat & INCOMPAT_META_BG != 0 {
+        return Err("the meta_bg feature (group descriptors spread over the disk) is not supported".into());
+    }
     let is_64bit = incompat & INCOMPAT_64BIT != 0;
     let blocks = u64::from(le32(sb, 0x04)) | if is_64bit { u64::from(le32(sb, 0x150)) << 32 } else { 0 };
     let blocks_per_group = u64::from(le32(sb, 0x20));
@@ -340,6 +346,18 @@ mod tests {
         pin(&img, 0, SDE).unwrap();
         assert_eq!(&pinned[1 << 20..], &std::fs::read(&img).unwrap()[..]);
         assert!(pinned[..1 << 20].iter().all(|&b| b == 0xAA));
+    }
+
+    #[test]
+    fn spread_group_descriptors_are_refused_not_misread() {
+        let work = tempfile::tempdir().unwrap();
+        let t = tree();
+        let img = mkfs(work.path(), t.path(), &["-O", "meta_bg,^resize_inode"]);
+        let err = pin(&img, 0, SDE).unwrap_err().to_string();
+        assert!(
+            err.ends_with("the meta_bg feature (group descriptors spread over the disk) is not supported"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! stub's own sections are kept byte for byte; its COFF symbol table, which objcopy moved to the
 //! end and nothing at boot reads, is dropped; the header's timestamp and checksum are zero.
 
-use super::error::ImageError;
+use super::error::{ImageError, io_at};
 use super::layout::round_up;
 use super::tools::Tools;
 use crate::host;
@@ -61,8 +61,10 @@ pub fn build(tools: &dyn Tools, parts: &UkiParts, out: &Path) -> Result<(), Imag
         match content {
             Content::Bytes(bytes) => std::io::Write::write_all(&mut file, bytes)?,
             Content::File(path) => {
-                // copy_file_range underneath: the kernel's bytes need not pass through here.
-                std::io::copy(&mut fs_err::File::open(path)?, &mut file)?;
+                // Between std's own Files, io::copy is copy_file_range: the kernel's bytes need not
+                // pass through here.
+                let mut from = fs_err::File::open(path)?;
+                std::io::copy(from.file_mut(), file.file_mut()).map_err(|e| io_at("copying", path, e))?;
             }
         }
     }
