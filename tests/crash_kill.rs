@@ -398,7 +398,7 @@ fn check_leftovers_go_with_gc(t: &PkgTree, place: &Place, tally: &mut Tally) {
         );
     }
     // Anything else at the top of the store was left by a killed run and not removed by gc.
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 11] = [
         "VERSION",
         "distfiles",
         "pkgs",
@@ -409,6 +409,7 @@ fn check_leftovers_go_with_gc(t: &PkgTree, place: &Place, tally: &mut Tally) {
         "quarantine",
         "empty",
         "durations.json",
+        "toolchain.json",
     ];
     for e in std::fs::read_dir(&place.store).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();

@@ -145,11 +145,7 @@ fn toolchain_stamp() -> Result<String, KeyError> {
 }
 
 fn write_record(record: &Path, r: &ToolchainRecord) -> std::io::Result<()> {
-    let tmp = record.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec(r)?)?;
-    std::fs::rename(&tmp, record).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::fs::write_atomic(record, &serde_json::to_vec(r)?)
 }
 
 /// Computes every key of the plan, in build order so dependencies' keys are known first.
