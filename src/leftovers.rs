@@ -98,15 +98,7 @@ fn annotate(e: io::Error, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
+    use crate::fs::sorted_names;
 
     #[test]
     fn leftovers_of_dead_builds_go_and_held_ones_stay() {
@@ -127,7 +119,7 @@ mod tests {
             vec![dir.path().join(".disk.raw.dead.tmp"), dir.path().join(".ingot-image-dead")]
         );
         assert_eq!(
-            names(dir.path()),
+            sorted_names(dir.path()),
             [".disk.raw.live.tmp", ".ingot-image-live", ".other.raw.x.tmp", "disk.raw", "notes.txt"]
         );
     }

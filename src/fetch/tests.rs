@@ -1,9 +1,8 @@
 //! Fetching from the distfiles directory, mirror directories and `file://` URLs (HTTP is in
 //! tests/fetch_http.rs).
 
-use std::path::Path;
-
 use super::*;
+use crate::fs::sorted_names;
 use crate::report::{Recorder, Silent};
 
 const DATA: &[u8] = b"pretend this is a tarball\n";
@@ -28,15 +27,6 @@ fn dirs() -> Dirs {
     let (distdir, mirror) = (tmp.path().join("distfiles"), tmp.path().join("mirror"));
     std::fs::create_dir_all(&mirror).unwrap();
     Dirs { _tmp: tmp, distdir, mirror }
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -66,7 +56,7 @@ fn mirror_directory_is_copied_and_progress_reported() {
         total: Some(done)
     }));
     assert!(events.iter().any(|e| matches!(e, Event::TaskFinished { outcome: Outcome::Fetched, .. })));
-    assert_eq!(names(&d.distdir), ["pkg-1.0.tar.gz"], "no temporaries left");
+    assert_eq!(sorted_names(&d.distdir), ["pkg-1.0.tar.gz"], "no temporaries left");
 }
 
 #[test]
@@ -80,7 +70,7 @@ fn a_partial_download_of_a_killed_fetch_is_removed_by_the_next_one() {
     let mirrors = vec![d.mirror.display().to_string()];
     Fetcher::new(&d.distdir, mirrors).fetch(&source(vec![]), &Silent).unwrap();
     // Another file's partial download may belong to a fetch still running: left to its own fetch.
-    assert_eq!(names(&d.distdir), [".other-2.0.tar.gz.dead.part", "pkg-1.0.tar.gz"]);
+    assert_eq!(sorted_names(&d.distdir), [".other-2.0.tar.gz.dead.part", "pkg-1.0.tar.gz"]);
 }
 
 #[test]
@@ -121,7 +111,7 @@ fn checksum_mismatch_names_file_hashes_and_keeps_the_download_aside() {
         assert!(msg.contains(needle), "{needle} not in {msg}");
     }
     assert!(msg.contains("pkg-1.0.tar.gz.bad"), "{msg}");
-    assert_eq!(names(&d.distdir), ["pkg-1.0.tar.gz.bad"], "the bad download never gets the real name");
+    assert_eq!(sorted_names(&d.distdir), ["pkg-1.0.tar.gz.bad"], "the bad download never gets the real name");
 }
 
 #[test]
