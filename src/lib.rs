@@ -28,3 +28,4 @@ pub mod resolve;
 pub mod stage;
 pub mod store;
 pub mod ui;
+pub mod workers;

@@ -14,8 +14,6 @@ use std::io::Read;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 const CHUNK: usize = 1 << 20;
 
@@ -55,20 +53,8 @@ pub fn assemble(
     let parts = &job.layout.partitions;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = cores.saturating_sub(1).clamp(1, parts.len().max(1));
-    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..workers {
-            let (tx, next) = (tx.clone(), &next);
-            s.spawn(move || {
-                while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if tx.send((part.number, build(part))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
+        let built = crate::workers::spawn(s, (0..parts.len()).collect(), workers, |i| build(&parts[i]));
         let table = gpt::write(tools, &gpt::script(job.layout, job.disk_guid, job.bios), work, disk)
             .and_then(|()| if job.bios { syslinux::write_mbr(tools, file.file()) } else { Ok(()) });
         let hasher = match (&table, hash) {
@@ -77,15 +63,15 @@ pub fn assemble(
         };
         table?;
         let mut done = BTreeMap::new();
-        for part in parts {
+        for (i, part) in parts.iter().enumerate() {
             let image = loop {
-                if let Some(result) = done.remove(&part.number) {
+                if let Some(result) = done.remove(&i) {
                     break result;
                 }
-                // Every sender gone before this partition came: a builder panicked, which the
-                // scope passes on when it ends.
-                let Ok((number, result)) = rx.recv() else { return Ok(None) };
-                done.insert(number, result);
+                // Every builder gone before this partition came: one panicked, which the scope
+                // passes on when it ends.
+                let Ok((j, result)) = built.recv() else { return Ok(None) };
+                done.insert(j, result);
             }?;
             if let Some(image) = image {
                 copy_sparse(&image, &file, part.offset)?;

@@ -9,8 +9,6 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::error::StageError;
@@ -50,25 +48,18 @@ fn merge_side_by_side(
 ) -> Vec<Result<archive::Tree, StageError>> {
     let mut largest_first: Vec<usize> = (0..packages.len()).collect();
     largest_first.sort_by_key(|&i| std::cmp::Reverse(packages[i].manifest.archive_size));
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<Result<archive::Tree, StageError>>>> =
-        Mutex::new(packages.iter().map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
-            s.spawn(|| {
-                while let Some(&i) = largest_first.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let mut fork = tree.fork();
-                    let result = merge_one(&packages[i], &plans[i], &mut fork, dest, reporter).map(|()| fork);
-                    done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-                }
-            });
-        }
+    // Collected after the scope: a worker's panic is passed on before a package could be missed.
+    let finished = std::thread::scope(|s| {
+        crate::workers::spawn(s, largest_first, workers, |i| {
+            let mut fork = tree.fork();
+            merge_one(&packages[i], &plans[i], &mut fork, dest, reporter).map(|()| fork)
+        })
     });
-    done.into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every package is taken by a worker"))
-        .collect()
+    let mut done: Vec<Option<Result<archive::Tree, StageError>>> = packages.iter().map(|_| None).collect();
+    for (i, result) in finished {
+        done[i] = Some(result);
+    }
+    done.into_iter().map(|r| r.expect("every package is taken by a worker")).collect()
 }
 
 fn merge_one(
