@@ -255,15 +255,20 @@ impl Builder<'_> {
         let sde = self.inputs.source_date_epoch;
         let image = self.work.join(format!("part{}.img", part.number));
         let started = self.task(&part.label, &format!("{} filesystem", part.label));
-        let ext4_job = |root| ext4::Ext4Job {
-            part,
-            root,
-            usage: if root.is_some() { plan.root_usage } else { Usage::default() },
-            ids: &self.ids,
-            source_date_epoch: sde,
+        // Each ext4 filesystem gets a work directory of its own for its config and script files:
+        // partitions are built at the same time.
+        let ext4 = |root: Option<&StagingRoot>| -> Result<bool, ImageError> {
+            let job = ext4::Ext4Job {
+                part,
+                root,
+                usage: if root.is_some() { plan.root_usage } else { Usage::default() },
+                ids: &self.ids,
+                source_date_epoch: sde,
+            };
+            let work = self.work.join(format!("part{}", part.number));
+            fs_err::create_dir(&work)?;
+            ext4::build(self.tools, &job, &work, &image).map(|()| true)
         };
-        // Each ext4 job gets a work directory of its own for its config and script files.
-        let work = self.work.join(format!("part{}", part.number));
         let made = match (part.kind, part.fs) {
             (PartitionKind::Esp, _) => {
                 let job = esp::EspJob {
@@ -275,15 +280,9 @@ impl Builder<'_> {
                 };
                 esp::build(self.tools, &job, &image).map(|()| true)
             }
-            (PartitionKind::Root, _) => fs_err::create_dir(&work)
-                .map_err(ImageError::from)
-                .and_then(|()| ext4::build(self.tools, &ext4_job(Some(self.root)), &work, &image))
-                .map(|()| true),
+            (PartitionKind::Root, _) => ext4(Some(self.root)),
             (PartitionKind::Swap, _) => swap::build(self.tools, part, &self.ids, sde, &image).map(|()| true),
-            (PartitionKind::Linux, Filesystem::Ext4) => fs_err::create_dir(&work)
-                .map_err(ImageError::from)
-                .and_then(|()| ext4::build(self.tools, &ext4_job(None), &work, &image))
-                .map(|()| true),
+            (PartitionKind::Linux, Filesystem::Ext4) => ext4(None),
             (PartitionKind::Linux, _) => Ok(false),
         }?;
         self.finished(&part.label, started);
